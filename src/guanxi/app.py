@@ -1,0 +1,137 @@
+"""The FastAPI application: JSON API under /api/v1, pages, static files and the embedded worker."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import fastapi_offline
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session, sessionmaker
+
+from guanxi import __version__, jobs
+from guanxi.audit import api as audit_api
+from guanxi.audit import pages as audit_pages
+from guanxi.auth import api as auth_api
+from guanxi.auth import pages as auth_pages
+from guanxi.config import Settings
+from guanxi.db import Database
+from guanxi.deps import public
+from guanxi.health import router as health_router
+from guanxi.web import pages as web_pages
+from guanxi.web import problems
+
+log = logging.getLogger("guanxi")
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
+OPENAPI_URL = "/api/openapi.json"
+
+API_ROUTERS = (health_router, auth_api.router, audit_api.router)
+PAGE_ROUTERS = (web_pages.router, auth_pages.router, audit_pages.router)
+
+_SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+# Pages use only our own scripts and styles; the API docs page needs one inline bootstrap script.
+_PAGE_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "frame-ancestors 'none'"
+)
+_DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:"
+)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    database: Database | None = None,
+    sessions: sessionmaker[Session] | None = None,
+    job_queue: jobs.JobQueue | None = None,
+    embedded_worker: bool | None = None,
+) -> FastAPI:
+    """Build the app. Tests pass ``sessions`` bound to a rolled-back transaction."""
+    db = database or Database(settings.database_url)
+    queue = job_queue or jobs.build_queue(settings, db)
+    run_worker = settings.embedded_worker if embedded_worker is None else embedded_worker
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        jobs.install(queue)
+        consumer = None
+        if run_worker:
+            consumer = queue.consumer(workers=2, embedded=True)
+            consumer.start()
+            log.info("embedded job worker started")
+        try:
+            yield
+        finally:
+            if consumer is not None:
+                consumer.stop(graceful=True)
+            if database is None:
+                db.dispose()
+
+    app = FastAPI(
+        title="Guanxi CRM",
+        version=__version__,
+        description="Customer relationship management with an analytical core. "
+        "Authenticate with `Authorization: Bearer <token>` from `POST /api/v1/auth/token`.",
+        openapi_url=None,  # served by a route that declares itself public, like every route
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.sessions = sessions or db.sessions
+    app.state.jobs = queue
+
+    problems.install(app)
+    app.middleware("http")(_security_headers)
+    app.mount("/static/docs", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(_docs_router(app))
+    for router in API_ROUTERS + PAGE_ROUTERS:
+        app.include_router(router)
+    return app
+
+
+def _docs_router(app: FastAPI) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get(OPENAPI_URL, dependencies=[public])
+    def openapi_document() -> dict[str, object]:
+        return app.openapi()
+
+    @router.get("/api/docs", dependencies=[public])
+    def api_docs() -> HTMLResponse:
+        """Interactive API documentation, served from local files so it works offline."""
+        return get_swagger_ui_html(
+            openapi_url=OPENAPI_URL,
+            title="Guanxi API",
+            swagger_js_url="/static/docs/swagger-ui-bundle.js",
+            swagger_css_url="/static/docs/swagger-ui.css",
+            swagger_favicon_url="/static/docs/favicon.png",
+        )
+
+    return router
+
+
+async def _security_headers(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    response = await call_next(request)
+    for key, value in _SECURITY_HEADERS.items():
+        response.headers.setdefault(key, value)
+    is_docs = request.url.path == "/api/docs"
+    response.headers.setdefault("Content-Security-Policy", _DOCS_CSP if is_docs else _PAGE_CSP)
+    return response

@@ -1,0 +1,1 @@
+"""Audit log: every change, login, export and permission edit, hash-chained."""

@@ -1,0 +1,1 @@
+"""Users, teams, roles as data, sessions, API tokens and record visibility."""

@@ -1,0 +1,108 @@
+"""Record visibility: the one place that decides which rows a user may see.
+
+A record is visible to its owner, to users it is shared with, to users whose role reaches the
+owner's team or a team above it (managers), and to users whose role reaches everything (admins by
+default). Every list, read, update, search and export of an owned record goes through
+``restrict`` or ``get_visible``; a record the user may not see answers "not found", never
+"forbidden", so its id does not leak.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, TypeVar
+
+from sqlalchemy import ColumnElement, ForeignKey, Select, exists, false, or_, select
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
+
+from guanxi.auth.models import RecordShare, Team, User
+from guanxi.db import BigId
+from guanxi.errors import N_, NotFound
+
+T = TypeVar("T")
+
+
+class Owned:
+    """Mixin for records that belong to a user and a team and are subject to visibility."""
+
+    __resource__: ClassVar[str]
+
+    @declared_attr
+    def owner_id(cls) -> Mapped[int | None]:
+        return mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"), index=True)
+
+    @declared_attr
+    def team_id(cls) -> Mapped[int | None]:
+        return mapped_column(BigId, ForeignKey("teams.id", ondelete="SET NULL"), index=True)
+
+
+def team_subtree(team_id: int) -> Select[tuple[int]]:
+    """The team and every team below it, as a select of ids (recursive CTE, both databases)."""
+    tree = select(Team.id).where(Team.id == team_id).cte("team_tree", recursive=True)
+    tree = tree.union(select(Team.id).where(Team.parent_id == tree.c.id))
+    return select(tree.c.id)
+
+
+def visibility_clause(model: type[Owned], actor: User) -> ColumnElement[bool] | None:
+    """The WHERE condition for rows of ``model`` that ``actor`` may see; None means all rows."""
+    if not actor.is_active:
+        return false()
+    scope = actor.role.record_scope
+    if scope == "all":
+        return None
+    table: Any = model
+    shared = exists().where(
+        RecordShare.resource == model.__resource__,
+        RecordShare.record_id == table.id,
+        RecordShare.user_id == actor.id,
+    )
+    conditions: list[ColumnElement[bool]] = [table.owner_id == actor.id, shared]
+    if scope == "team" and actor.team_id is not None:
+        teams = team_subtree(actor.team_id)
+        conditions.append(table.team_id.in_(teams))
+        conditions.append(table.owner_id.in_(select(User.id).where(User.team_id.in_(teams))))
+    return or_(*conditions)
+
+
+def restrict(stmt: Select[Any], model: type[Owned], actor: User) -> Select[Any]:
+    """Narrow a select over ``model`` to what ``actor`` may see."""
+    clause = visibility_clause(model, actor)
+    return stmt if clause is None else stmt.where(clause)
+
+
+def get_visible(session: Session, model: type[T], record_id: int, actor: User) -> T:
+    """Fetch one record the actor may see, or raise NotFound (also when it exists but is hidden)."""
+    table: Any = model
+    stmt = restrict(select(table).where(table.id == record_id), table, actor)
+    record = session.scalars(stmt).one_or_none()
+    if record is None:
+        raise NotFound(N_("Record {id} was not found."), id=record_id)
+    return record
+
+
+def is_visible(session: Session, record: Owned, actor: User) -> bool:
+    table: Any = type(record)
+    stmt = restrict(select(table.id).where(table.id == record.id), table, actor)  # type: ignore[attr-defined]
+    return session.scalar(stmt) is not None
+
+
+def share(session: Session, record: Owned, *, with_user: User, actor: User) -> RecordShare:
+    """Let ``with_user`` see ``record``; sharing twice is a no-op."""
+    table: Any = record
+    existing = session.scalar(
+        select(RecordShare).where(
+            RecordShare.resource == record.__resource__,
+            RecordShare.record_id == table.id,
+            RecordShare.user_id == with_user.id,
+        )
+    )
+    if existing is not None:
+        return existing
+    grant = RecordShare(
+        resource=record.__resource__,
+        record_id=table.id,
+        user_id=with_user.id,
+        granted_by_id=actor.id,
+    )
+    session.add(grant)
+    session.flush()
+    return grant
