@@ -7,6 +7,7 @@ fails the run, and so does any skipped test, so CI can never pass by not testing
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from guanxi.audit.chain import AuditActor
 from guanxi.auth import login
 from guanxi.auth import service as auth_service
 from guanxi.auth.models import Team, User
+from guanxi.auth.passwords import hash_password
 from guanxi.auth.schemas import TeamCreate, UserCreate
 from guanxi.config import Settings
 from guanxi.db import Database
@@ -102,6 +104,15 @@ def database(
         scratch.drop()
 
 
+@pytest.fixture(params=BACKENDS)
+def fresh_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of its own, for tests whose work must really be committed (CLI, server)."""
+    scratch = create_scratch_database(request.param, tmp_path)
+    yield scratch.url
+    if callable(scratch.drop):
+        scratch.drop()
+
+
 @pytest.fixture
 def connection(database: Database) -> Iterator[object]:
     with database.engine.connect() as conn:
@@ -139,6 +150,21 @@ def settings(tmp_path: Path, database: Database) -> Settings:
 
 
 # ---------------------------------------------------------------- people
+
+
+@functools.cache
+def _hash_once(password: str) -> str:
+    return hash_password(password)
+
+
+@pytest.fixture(autouse=True)
+def _reuse_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hash each distinct test password once (argon2 takes ~0.1 s by design) and reuse it.
+
+    The hashes are real argon2id hashes and sign-in verifies them for real; only the salt is
+    shared between test users with the same password.
+    """
+    monkeypatch.setattr(auth_service, "hash_password", _hash_once)
 
 
 @dataclass

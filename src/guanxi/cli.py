@@ -44,7 +44,7 @@ app.add_typer(audit_app, name="audit")
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 
 class CliError(Exception):

@@ -168,5 +168,7 @@ def _describe(exc: ValidationError) -> str:
     message = error["msg"].removeprefix("Value error, ")
     value = error.get("input")
     secret = field in {"database_url", "secret_key", "redis_url"}
-    shown = f" (got {value!r})" if isinstance(value, str | int | float) and not secret else ""
+    shown = ""
+    if isinstance(value, str | int | float) and not secret and repr(value) not in message:
+        shown = f" (got {value!r})"
     return f"invalid setting {ENV_PREFIX}{field.upper()}: {message}{shown}"

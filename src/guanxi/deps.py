@@ -87,6 +87,7 @@ def get_principal(request: Request, session: DbSession, settings: SettingsDep) -
         return cached
     principal = _identify(request, session, settings)
     request.state.principal = principal
+    request.state.viewer = Viewer.of(principal) if principal is not None else None
     if principal is not None:
         audit.set_actor(
             session,
@@ -121,6 +122,41 @@ def _identify(request: Request, session: Session, settings: Settings) -> Princip
 
 
 PrincipalDep = Annotated[Principal | None, Depends(get_principal)]
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """What pages need to know about the signed-in user, copied out of the ORM row so that an
+    error page can still be drawn after the request's transaction was rolled back."""
+
+    id: int
+    username: str
+    label: str
+    role_name: str
+    role_label: str
+    locale: str | None
+    timezone: str | None
+    grants: frozenset[tuple[str, str]]
+    csrf_token: str | None
+
+    @classmethod
+    def of(cls, principal: Principal) -> Viewer:
+        user = principal.user
+        session = principal.web_session
+        return cls(
+            id=user.id,
+            username=user.username,
+            label=user.label,
+            role_name=user.role.name,
+            role_label=user.role.label,
+            locale=user.locale,
+            timezone=user.timezone,
+            grants=frozenset(user.role.grants()) if user.is_active else frozenset(),
+            csrf_token=session.csrf_token if session is not None else None,
+        )
+
+    def can(self, resource: str, action: str) -> bool:
+        return (resource, action) in self.grants
 
 
 async def submitted_csrf_token(request: Request) -> str | None:

@@ -97,8 +97,9 @@ def _ignore_set(_target: object, value: Any, _old: Any, _initiator: object) -> A
 
 
 def _entry(obj: Audited, action: str, changes: dict[str, Any]) -> PendingEntry:
-    identity = inspect(obj).identity
-    entity_id = ",".join(str(part) for part in identity) if identity else ""
+    # the primary key from the row itself: right after an INSERT the identity key is not set yet
+    key = inspect(type(obj)).primary_key_from_instance(obj)
+    entity_id = ",".join(str(part) for part in key)
     return PendingEntry(action, obj.__audit_entity__, entity_id, changes)
 
 

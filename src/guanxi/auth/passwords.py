@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
 
-# Verified against when the username is unknown, so a failed login costs the same either way.
-_DUMMY_HASH = _hasher.hash("guanxi-no-such-user")
+
+@cache
+def _dummy_hash() -> str:
+    """Checked when the username is unknown, so a failed login costs the same either way."""
+    return _hasher.hash("guanxi-no-such-user")
+
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -20,7 +26,8 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True if the password matches; an unknown user (no hash) costs one full verification too."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        matches = _hasher.verify(password_hash or _dummy_hash(), password)
+        return matches and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

@@ -59,7 +59,7 @@ def home(request: Request, user: CurrentUser) -> HTMLResponse:
 
 
 def _area_page(area: str) -> Any:
-    def page(request: Request, user: Annotated[User, require_area(area)]) -> HTMLResponse:
+    def page(request: Request) -> HTMLResponse:
         return render(request, "area.html", {"area": area, "summary": AREA_SUMMARIES[area]})
 
     page.__name__ = f"{area}_home"
@@ -68,7 +68,11 @@ def _area_page(area: str) -> Any:
 
 for _area in AREA_SUMMARIES:
     router.add_api_route(
-        AREA_PATHS[_area], _area_page(_area), methods=["GET"], response_class=HTMLResponse
+        AREA_PATHS[_area],
+        _area_page(_area),
+        methods=["GET"],
+        response_class=HTMLResponse,
+        dependencies=[require_area(_area)],
     )
 
 

@@ -13,7 +13,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from itsdangerous import BadSignature, URLSafeSerializer
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from guanxi.auth.models import User
 from guanxi.auth.permissions import (
     ACTION_LABELS,
     AREA_LABELS,
@@ -23,7 +22,7 @@ from guanxi.auth.permissions import (
     SCOPE_LABELS,
 )
 from guanxi.config import Settings
-from guanxi.deps import CSRF_COOKIE, LOCALE_COOKIE, Principal
+from guanxi.deps import CSRF_COOKIE, LOCALE_COOKIE, Viewer
 from guanxi.web import i18n
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -81,7 +80,7 @@ class NavItem:
     active: bool
 
 
-def request_locale(request: Request, user: User | None, settings: Settings) -> str:
+def request_locale(request: Request, user: Viewer | None, settings: Settings) -> str:
     """The user's own choice, else the language cookie, else the browser's, else the default."""
     if user is not None and user.locale:
         return user.locale
@@ -91,18 +90,17 @@ def request_locale(request: Request, user: User | None, settings: Settings) -> s
     return i18n.negotiate(request.headers.get("accept-language"), settings.default_locale)
 
 
-def activate_for(request: Request) -> tuple[User | None, str]:
+def activate_for(request: Request) -> tuple[Viewer | None, str]:
     """Switch translations and time zone to the requesting user's; returns (user, locale)."""
     settings: Settings = request.app.state.settings
-    principal: Principal | None = getattr(request.state, "principal", None)
-    user = principal.user if principal else None
+    user: Viewer | None = getattr(request.state, "viewer", None)
     locale = request_locale(request, user, settings)
     zone = ZoneInfo(user.timezone) if user and user.timezone else settings.zone
     i18n.activate(locale, zone)
     return user, locale
 
 
-def navigation(user: User | None, path: str) -> list[NavItem]:
+def navigation(user: Viewer | None, path: str) -> list[NavItem]:
     if user is None:
         return []
     items = []
@@ -123,10 +121,9 @@ def render(
 ) -> HTMLResponse:
     user, locale = activate_for(request)
     settings: Settings = request.app.state.settings
-    principal: Principal | None = getattr(request.state, "principal", None)
     new_csrf_cookie = None
-    if principal is not None and principal.web_session is not None:
-        csrf_token = principal.web_session.csrf_token
+    if user is not None and user.csrf_token:
+        csrf_token = user.csrf_token
     else:
         csrf_token = request.cookies.get(CSRF_COOKIE) or ""
         if not csrf_token:
