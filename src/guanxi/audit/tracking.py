@@ -24,11 +24,14 @@ class Audited:
     """Mixin for tables whose every change lands in the audit log.
 
     ``__audit_entity__`` names the entity in the log; fields in ``__audit_redacted__`` are logged
-    as changed without their values (password hashes, token hashes, encrypted identifiers).
+    as changed without their values (password hashes, token hashes, encrypted identifiers);
+    fields in ``__audit_ignored__`` are not logged at all.
     """
 
     __audit_entity__: ClassVar[str]
     __audit_redacted__: ClassVar[frozenset[str]] = frozenset()
+    # bookkeeping columns whose changes another audit event already tells (last_login_at)
+    __audit_ignored__: ClassVar[frozenset[str]] = frozenset()
 
 
 def set_actor(session: Session, actor: AuditActor) -> None:
@@ -62,6 +65,7 @@ def _collect_changes(session: Session, _flush: UOWTransaction, _instances: objec
     for obj in session.dirty:
         if isinstance(obj, Audited) and session.is_modified(obj, include_collections=False):
             changes = _changed(obj)
+            # no entry when only ignored bookkeeping changed
             if changes:
                 entries.append(_entry(obj, "update", changes))
     for obj in session.deleted:
@@ -104,7 +108,8 @@ def _entry(obj: Audited, action: str, changes: dict[str, Any]) -> PendingEntry:
 
 
 def _columns(obj: Audited) -> list[str]:
-    return [attr.key for attr in inspect(type(obj)).column_attrs if attr.key not in _UNTRACKED]
+    skipped = _UNTRACKED | obj.__audit_ignored__
+    return [attr.key for attr in inspect(type(obj)).column_attrs if attr.key not in skipped]
 
 
 def _shown(obj: Audited, key: str, value: Any) -> Any:

@@ -67,6 +67,7 @@ class User(Timestamped, Versioned, Audited, Base):
     __tablename__ = "users"
     __audit_entity__ = "user"
     __audit_redacted__ = frozenset({"password_hash"})
+    __audit_ignored__ = frozenset({"last_login_at"})  # "login.succeeded" records it
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     # stored lower-cased so that "Alice" and "alice" cannot be two accounts
@@ -122,6 +123,7 @@ class ApiToken(Audited, Base):
     __tablename__ = "api_tokens"
     __audit_entity__ = "api_token"
     __audit_redacted__ = frozenset({"token_hash"})
+    __audit_ignored__ = frozenset({"last_used_at"})
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,15 @@ def _template_dirs() -> list[str]:
     return dirs
 
 
+def _audit_value(value: Any) -> str:
+    """An audited value as people read it: empty shown as a dash, structures as JSON."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
 def build_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(_template_dirs()),
@@ -61,6 +71,7 @@ def build_environment() -> Environment:
     env.filters["datetime"] = i18n.fmt_datetime
     env.filters["money"] = i18n.fmt_money
     env.filters["number"] = i18n.fmt_number
+    env.filters["audit_value"] = _audit_value
     env.globals.update(
         area_labels=AREA_LABELS,
         resource_labels=RESOURCE_LABELS,
