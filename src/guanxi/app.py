@@ -17,8 +17,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from guanxi import __version__, jobs
 from guanxi.audit import api as audit_api
 from guanxi.audit import pages as audit_pages
+from guanxi.auth import admin_pages as auth_admin_pages
 from guanxi.auth import api as auth_api
 from guanxi.auth import pages as auth_pages
+from guanxi.auth import role_pages as auth_role_pages
 from guanxi.config import Settings
 from guanxi.db import Database
 from guanxi.deps import public
@@ -32,7 +34,13 @@ DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
 OPENAPI_URL = "/api/openapi.json"
 
 API_ROUTERS = (health_router, auth_api.router, audit_api.router)
-PAGE_ROUTERS = (web_pages.router, auth_pages.router, audit_pages.router)
+PAGE_ROUTERS = (
+    web_pages.router,
+    auth_pages.router,
+    auth_admin_pages.router,
+    auth_role_pages.router,
+    audit_pages.router,
+)
 
 _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",

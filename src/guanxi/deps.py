@@ -228,10 +228,9 @@ public = Depends(_declare(_public, "public"))
 CurrentUser = Annotated[User, authenticated]
 
 
-async def anonymous_csrf(request: Request) -> None:
+def anonymous_csrf(request: Request, submitted: SubmittedCsrf) -> None:
     """Double-submit check for forms shown before sign-in (the login form itself)."""
     cookie = request.cookies.get(CSRF_COOKIE)
-    submitted = await submitted_csrf_token(request)
     if not cookie or not submitted or not secrets.compare_digest(cookie, submitted):
         raise PermissionDenied(N_("The form has expired; reload the page and try again."))
 

@@ -239,3 +239,31 @@ def test_phone_width_menu_is_there(client: TestClient, people: People):
     person = people.user("sales")
     sign_in(client, person.username, PASSWORD)
     assert "data-nav-toggle" in client.get("/").text
+
+
+def test_refused_team_delete_explains_why(client: TestClient, people: People):
+    admin = people.user("admin")
+    team = people.team("Busy team")
+    people.user("sales", team=team)
+    sign_in(client, admin.username, PASSWORD)
+    reply = submit(client, f"/admin/teams/{team.id}", f"/admin/teams/{team.id}/delete", {})
+    assert reply.status_code == 422 and "still has members" in reply.text
+    assert "Busy team" in client.get("/admin/teams").text
+
+
+def test_admin_role_label_can_change_but_not_its_grants(
+    client: TestClient, people: People, session: Session
+):
+    admin = people.user("admin")
+    sign_in(client, admin.username, PASSWORD)
+    role = auth_service.get_role_by_name(session=session, name="admin")
+    reply = submit(
+        client,
+        f"/admin/roles/{role.id}",
+        f"/admin/roles/{role.id}",
+        {"label": "Superuser", "description": "", "version": str(role.version)},
+    )
+    assert reply.status_code == 303
+    session.expire_all()
+    role = auth_service.get_role_by_name(session=session, name="admin")
+    assert role.label == "Superuser" and role.allows("audit", "read")

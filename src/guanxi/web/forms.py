@@ -6,10 +6,13 @@ for the same reasons; only the wording is translated here.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Request
+from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
 
 from guanxi.deps import CSRF_FIELD
 from guanxi.errors import N_, GuanxiError
@@ -42,7 +45,11 @@ class FormInvalid(Exception):
 
 
 async def posted(request: Request) -> dict[str, Any]:
-    """The submitted fields (without the CSRF token); repeated fields become lists."""
+    """The submitted fields (without the CSRF token); repeated fields become lists.
+
+    A dependency, so that page handlers can stay synchronous: they run in the thread pool and
+    their database work (and argon2 checks) never blocks the event loop.
+    """
     form = await request.form()
     data: dict[str, Any] = {}
     for key in form:
@@ -51,6 +58,9 @@ async def posted(request: Request) -> dict[str, Any]:
         values = [v for v in form.getlist(key) if isinstance(v, str)]
         data[key] = values if len(values) > 1 else (values[0] if values else "")
     return data
+
+
+FormData = Annotated[dict[str, Any], Depends(posted)]
 
 
 def parse(schema: type[SchemaT], data: dict[str, Any]) -> SchemaT:
@@ -80,3 +90,13 @@ def service_error(exc: GuanxiError) -> FormInvalid:
     """A service refusal (taken name, stale version...) as messages for the form."""
     errors = {e.field.split(".")[-1]: i18n.translate_template(e.message, {}) for e in exc.errors}
     return FormInvalid(errors, i18n.translate_template(exc.template, dict(exc.params)))
+
+
+@contextmanager
+def refusals(session: Session) -> Iterator[None]:
+    """Turn a service's refusal into ``FormInvalid``, undoing anything it had already changed."""
+    try:
+        yield
+    except GuanxiError as exc:
+        session.rollback()
+        raise service_error(exc) from exc
