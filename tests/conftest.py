@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from guanxi import jobs, schema
+from guanxi import crypto, jobs, schema
 from guanxi.audit import tracking
 from guanxi.audit.chain import AuditActor
 from guanxi.auth import login
@@ -88,6 +88,12 @@ def create_scratch_database(backend: str, directory: Path) -> ScratchDatabase:
 
     url = make_url(_postgres_admin_url()).set(database=name).render_as_string(hide_password=False)
     return ScratchDatabase(url, drop)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _field_keys(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Encryption keys for sensitive fields, made once for the run in a scratch directory."""
+    crypto.configure(Settings(data_dir=tmp_path_factory.mktemp("keys"), secret_key=TEST_SECRET))
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

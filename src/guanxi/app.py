@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
-from guanxi import __version__, jobs
+from guanxi import __version__, crypto, jobs
 from guanxi.audit import api as audit_api
 from guanxi.audit import pages as audit_pages
 from guanxi.auth import admin_pages as auth_admin_pages
@@ -22,6 +22,9 @@ from guanxi.auth import api as auth_api
 from guanxi.auth import pages as auth_pages
 from guanxi.auth import role_pages as auth_role_pages
 from guanxi.config import Settings
+from guanxi.customers import api as customers_api
+from guanxi.customers import import_pages as customers_import_pages
+from guanxi.customers import pages as customers_pages
 from guanxi.db import Database
 from guanxi.deps import public
 from guanxi.health import router as health_router
@@ -33,13 +36,15 @@ STATIC_DIR = Path(__file__).parent / "web" / "static"
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
 OPENAPI_URL = "/api/openapi.json"
 
-API_ROUTERS = (health_router, auth_api.router, audit_api.router)
+API_ROUTERS = (health_router, auth_api.router, audit_api.router, customers_api.router)
 PAGE_ROUTERS = (
     web_pages.router,
     auth_pages.router,
     auth_admin_pages.router,
     auth_role_pages.router,
     audit_pages.router,
+    customers_pages.router,
+    customers_import_pages.router,
 )
 
 _SECURITY_HEADERS = {
@@ -69,6 +74,7 @@ def create_app(
 ) -> FastAPI:
     """Build the app. Tests pass ``sessions`` bound to a rolled-back transaction."""
     db = database or Database(settings.database_url)
+    crypto.configure(settings)
     queue = job_queue or jobs.build_queue(settings, db)
     run_worker = settings.embedded_worker if embedded_worker is None else embedded_worker
 

@@ -17,13 +17,14 @@ from rich.table import Table
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from guanxi import __version__, demo, jobs, schema
+from guanxi import __version__, crypto, demo, jobs, schema
 from guanxi.audit import service as audit_service
 from guanxi.audit import tracking
 from guanxi.audit.chain import AuditActor
 from guanxi.auth import service as auth_service
 from guanxi.auth.schemas import TeamCreate, UserCreate
 from guanxi.config import Settings, SettingsError, load_settings
+from guanxi.customers import cli as customers_cli
 from guanxi.db import Database
 from guanxi.errors import GuanxiError
 
@@ -41,6 +42,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(team_app, name="team")
 app.add_typer(audit_app, name="audit")
+app.add_typer(customers_cli.import_app, name="import")
+app.add_typer(customers_cli.export_app, name="export")
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
 console = Console()
@@ -52,7 +55,9 @@ class CliError(Exception):
 
 
 def _settings() -> Settings:
-    return load_settings()
+    settings = load_settings()
+    crypto.configure(settings)
+    return settings
 
 
 def _database(settings: Settings) -> Database:

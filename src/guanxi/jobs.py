@@ -21,6 +21,7 @@ from huey.consumer import Consumer
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from guanxi import crypto
 from guanxi.config import Settings
 from guanxi.db import Database
 
@@ -115,6 +116,7 @@ class _EmbeddedConsumer(Consumer):
 
 def build_queue(settings: Settings, db: Database, *, immediate: bool = False) -> JobQueue:
     _import_job_modules()
+    crypto.configure(settings)  # jobs may read encrypted fields
     huey = _make_huey(settings, db, immediate=immediate)
     queue = JobQueue(huey, JobContext(settings, db))
     for spec in _registry.values():

@@ -7,10 +7,11 @@ import binascii
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import Select
+from sqlalchemy import Select, and_, or_
 from sqlalchemy.orm import Session
 
 from guanxi.errors import N_, InvalidInput
@@ -69,3 +70,62 @@ def paginate(
     rows = rows[:limit]
     next_cursor = encode_cursor(rows[-1].id) if has_more and rows else None
     return Page(rows, next_cursor)
+
+
+def _key_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"dt": value.isoformat()}
+    return value
+
+
+def _key_restore(value: Any) -> Any:
+    if isinstance(value, dict) and "dt" in value:
+        return datetime.fromisoformat(value["dt"])
+    return value
+
+
+def paginate_sorted(
+    session: Session,
+    stmt: Select[Any],
+    sort_column: Any,
+    id_column: Any,
+    *,
+    limit: int = DEFAULT_LIMIT,
+    cursor: str | None = None,
+    descending: bool = False,
+) -> Page[Any]:
+    """Keyset pagination ordered by ``sort_column`` then id, so ties never repeat or skip rows."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(N_("The limit must be between 1 and {max}."), max=MAX_LIMIT)
+    if cursor:
+        after_id, after_key = _decode_sorted(cursor)
+        if descending:
+            stmt = stmt.where(
+                or_(sort_column < after_key, and_(sort_column == after_key, id_column < after_id))
+            )
+        else:
+            stmt = stmt.where(
+                or_(sort_column > after_key, and_(sort_column == after_key, id_column > after_id))
+            )
+    order = (sort_column.desc(), id_column.desc()) if descending else (sort_column, id_column)
+    rows = list(session.scalars(stmt.order_by(*order).limit(limit + 1)).unique())
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = None
+    if has_more and rows:
+        last = rows[-1]
+        payload = {"after": last.id, "key": _key_value(getattr(last, sort_column.key))}
+        next_cursor = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+    return Page(rows, next_cursor)
+
+
+def _decode_sorted(cursor: str) -> tuple[int, Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        after, key = data["after"], _key_restore(data["key"])
+    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise InvalidInput(N_("The cursor is not one this server issued.")) from exc
+    if not isinstance(after, int):
+        raise InvalidInput(N_("The cursor is not one this server issued."))
+    return after, key

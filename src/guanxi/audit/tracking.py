@@ -25,13 +25,16 @@ class Audited:
 
     ``__audit_entity__`` names the entity in the log; fields in ``__audit_redacted__`` are logged
     as changed without their values (password hashes, token hashes, encrypted identifiers);
-    fields in ``__audit_ignored__`` are not logged at all.
+    fields in ``__audit_ignored__`` are not logged at all; collections named in
+    ``__audit_collections__`` (tags, phones) are logged as before/after lists.
     """
 
     __audit_entity__: ClassVar[str]
     __audit_redacted__: ClassVar[frozenset[str]] = frozenset()
     # bookkeeping columns whose changes another audit event already tells (last_login_at)
     __audit_ignored__: ClassVar[frozenset[str]] = frozenset()
+    # collections logged as lists of one attribute of their members, e.g. {"tags": "name"}
+    __audit_collections__: ClassVar[dict[str, str]] = {}
 
 
 def set_actor(session: Session, actor: AuditActor) -> None:
@@ -63,7 +66,9 @@ def _collect_changes(session: Session, _flush: UOWTransaction, _instances: objec
     # Old values and deleted rows are read before the flush, while the database still has them.
     entries: list[PendingEntry] = []
     for obj in session.dirty:
-        if isinstance(obj, Audited) and session.is_modified(obj, include_collections=False):
+        if isinstance(obj, Audited) and session.is_modified(
+            obj, include_collections=bool(obj.__audit_collections__)
+        ):
             changes = _changed(obj)
             # no entry when only ignored bookkeeping changed
             if changes:
@@ -122,6 +127,10 @@ def _values(obj: Audited, side: str) -> dict[str, Any]:
         value = getattr(obj, key)
         if value is not None:
             values[key] = {side: _shown(obj, key, value)}
+    for key, member_field in obj.__audit_collections__.items():
+        members = [getattr(m, member_field) for m in getattr(obj, key)]
+        if members:
+            values[key] = {side: members}
     return values
 
 
@@ -136,4 +145,12 @@ def _changed(obj: Audited) -> dict[str, Any]:
         if before == after:
             continue
         changes[key] = {"before": _shown(obj, key, before), "after": _shown(obj, key, after)}
+    for key, member_field in obj.__audit_collections__.items():
+        history = get_history(obj, key)
+        if not history.has_changes():
+            continue
+        before = [getattr(m, member_field) for m in (*history.unchanged, *history.deleted)]
+        after = [getattr(m, member_field) for m in (*history.unchanged, *history.added)]
+        if sorted(map(str, before)) != sorted(map(str, after)):
+            changes[key] = {"before": before, "after": after}
     return changes

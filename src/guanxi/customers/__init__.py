@@ -1,0 +1,1 @@
+"""The customer database: customers, contacts, tags, consent, search, import and export."""
