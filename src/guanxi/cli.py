@@ -5,25 +5,19 @@ from __future__ import annotations
 import getpass
 import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
-from pydantic import BaseModel, ValidationError
-from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from guanxi import __version__, crypto, demo, jobs, schema
+from guanxi import __version__, cli_support, demo, jobs, schema
 from guanxi.audit import service as audit_service
-from guanxi.audit import tracking
-from guanxi.audit.chain import AuditActor
 from guanxi.auth import service as auth_service
 from guanxi.auth.schemas import TeamCreate, UserCreate
-from guanxi.config import Settings, SettingsError, load_settings
+from guanxi.config import SettingsError
 from guanxi.customers import cli as customers_cli
 from guanxi.db import Database
 from guanxi.errors import GuanxiError
@@ -45,41 +39,13 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(customers_cli.import_app, name="import")
 app.add_typer(customers_cli.export_app, name="export")
 
-SchemaT = TypeVar("SchemaT", bound=BaseModel)
-console = Console()
-errors = Console(stderr=True, soft_wrap=True)
-
-
-class CliError(Exception):
-    """Stops the command with one line on stderr and exit code 1."""
-
-
-def _settings() -> Settings:
-    settings = load_settings()
-    crypto.configure(settings)
-    return settings
-
-
-def _database(settings: Settings) -> Database:
-    return Database(settings.database_url)
-
-
-def _cli_actor() -> AuditActor:
-    try:
-        who = getpass.getuser()
-    except (KeyError, OSError):
-        who = "unknown"
-    return AuditActor(None, f"cli:{who}"[:60])
-
-
-@contextmanager
-def _unit_of_work(db: Database) -> Iterator[Session]:
-    """A CLI unit of work: audited as the operating-system user who ran the command."""
-    if schema.pending_migrations(db):
-        raise CliError("the database schema is not up to date; run `guanxi db upgrade` first")
-    with db.unit_of_work() as session:
-        tracking.set_actor(session, _cli_actor())
-        yield session
+_settings = cli_support.settings
+_database = cli_support.database
+_unit_of_work = cli_support.unit_of_work
+_validated = cli_support.validated
+CliError = cli_support.CliError
+console = cli_support.console
+errors = cli_support.errors
 
 
 # ---------------------------------------------------------------- run
@@ -299,15 +265,6 @@ def audit_verify() -> None:
 
 
 # ---------------------------------------------------------------- plumbing
-
-
-def _validated(schema_cls: type[SchemaT], **values: object) -> SchemaT:
-    try:
-        return schema_cls.model_validate(values)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "input"
-        raise CliError(f"{field}: {first['msg']}") from None
 
 
 def main() -> None:
