@@ -25,6 +25,7 @@ from guanxi.config import Settings
 from guanxi.customers import api as customers_api
 from guanxi.customers import import_pages as customers_import_pages
 from guanxi.customers import pages as customers_pages
+from guanxi.customers import records_api as customers_records_api
 from guanxi.db import Database
 from guanxi.deps import public
 from guanxi.health import router as health_router
@@ -36,7 +37,13 @@ STATIC_DIR = Path(__file__).parent / "web" / "static"
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
 OPENAPI_URL = "/api/openapi.json"
 
-API_ROUTERS = (health_router, auth_api.router, audit_api.router, customers_api.router)
+API_ROUTERS = (
+    health_router,
+    auth_api.router,
+    audit_api.router,
+    customers_records_api.router,
+    customers_api.router,
+)
 PAGE_ROUTERS = (
     web_pages.router,
     auth_pages.router,

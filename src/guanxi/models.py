@@ -1,6 +1,6 @@
 """Every table of every domain, imported in one place for migrations and metadata checks."""
 
-from guanxi.audit.models import AuditChainHead, AuditEntry
+from guanxi.audit.models import AuditChainHead, AuditEntry, SubjectKey
 from guanxi.auth.models import (
     ApiToken,
     LoginAttempt,
@@ -50,6 +50,7 @@ __all__ = [
     "RecordShare",
     "Role",
     "RolePermission",
+    "SubjectKey",
     "Tag",
     "TagCategory",
     "Team",

@@ -41,9 +41,13 @@ def list_audit_entries(
         limit=limit,
         cursor=cursor,
     )
-    return PageOut(
-        items=[AuditEntryRead.model_validate(e) for e in page.items], next_cursor=page.next_cursor
-    )
+    items = [
+        AuditEntryRead.model_validate(e).model_copy(
+            update={"changes": audit_service.readable_changes(session=session, entry=e)}
+        )
+        for e in page.items
+    ]
+    return PageOut(items=items, next_cursor=page.next_cursor)
 
 
 @router.get("/verify")

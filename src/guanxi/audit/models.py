@@ -46,3 +46,16 @@ class AuditChainHead(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     last_id: Mapped[int] = mapped_column(BigId)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class SubjectKey(Base):
+    """A data key per person the audit log speaks about. Their personal values are logged sealed
+    with it; erasing the person deletes the key, so the log keeps its hashes and its business
+    facts while their personal data in it can no longer be read (crypto-shredding)."""
+
+    __tablename__ = "subject_keys"
+
+    entity_type: Mapped[str] = mapped_column(String(40), primary_key=True)
+    entity_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    wrapped_key: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column()

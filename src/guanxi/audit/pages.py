@@ -75,7 +75,9 @@ def audit_log(
         request,
         "audit/log.html",
         {
-            "entries": page.items,
+            "entries": [
+                (e, audit_service.readable_changes(session=session, entry=e)) for e in page.items
+            ],
             "filters": filters,
             "entity_types": audit_service.entity_types(session=session),
             "actions": ACTIONS,

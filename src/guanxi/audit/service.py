@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from guanxi.audit import chain
+from guanxi.audit import chain, personal
 from guanxi.audit.models import AuditEntry
 from guanxi.pagination import Page, paginate
 
@@ -42,6 +43,11 @@ def list_entries(
     if until is not None:
         stmt = stmt.where(AuditEntry.occurred_at < until)
     return paginate(session, stmt, AuditEntry.id, limit=limit, cursor=cursor, descending=True)
+
+
+def readable_changes(*, session: Session, entry: AuditEntry) -> dict[str, Any]:
+    """The entry's changes with personal values unsealed (or "[erased]" after erasure)."""
+    return personal.unseal_changes(session, entry.entity_type, entry.entity_id, entry.changes)
 
 
 def entity_types(*, session: Session) -> list[str]:

@@ -12,6 +12,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Mapper, Session, UOWTransaction
 from sqlalchemy.orm.attributes import get_history
 
+from guanxi.audit import personal as personal_log
 from guanxi.audit.chain import SYSTEM_ACTOR, AuditActor, PendingEntry, append
 
 ACTOR_KEY = "audit_actor"
@@ -35,6 +36,9 @@ class Audited:
     __audit_ignored__: ClassVar[frozenset[str]] = frozenset()
     # collections logged as lists of one attribute of their members, e.g. {"tags": "name"}
     __audit_collections__: ClassVar[dict[str, str]] = {}
+    # fields (and collections) holding personal data: logged sealed with the subject's key, so
+    # that erasing the subject makes them unreadable (see audit/personal.py)
+    __audit_personal__: ClassVar[frozenset[str]] = frozenset()
 
 
 def set_actor(session: Session, actor: AuditActor) -> None:
@@ -72,10 +76,10 @@ def _collect_changes(session: Session, _flush: UOWTransaction, _instances: objec
             changes = _changed(obj)
             # no entry when only ignored bookkeeping changed
             if changes:
-                entries.append(_entry(obj, "update", changes))
+                entries.append(_entry(session, obj, "update", changes))
     for obj in session.deleted:
         if isinstance(obj, Audited):
-            entries.append(_entry(obj, "delete", _values(obj, "before")))
+            entries.append(_entry(session, obj, "delete", _values(obj, "before")))
     session.info[_PENDING_KEY] = entries
 
 
@@ -83,7 +87,7 @@ def _collect_changes(session: Session, _flush: UOWTransaction, _instances: objec
 def _write_changes(session: Session, _flush: UOWTransaction) -> None:
     # New rows have their ids only after the flush.
     entries = [
-        _entry(obj, "create", _values(obj, "after"))
+        _entry(session, obj, "create", _values(obj, "after"))
         for obj in session.new
         if isinstance(obj, Audited)
     ]
@@ -105,11 +109,38 @@ def _ignore_set(_target: object, value: Any, _old: Any, _initiator: object) -> A
     return value
 
 
-def _entry(obj: Audited, action: str, changes: dict[str, Any]) -> PendingEntry:
+def _entry(session: Session, obj: Audited, action: str, changes: dict[str, Any]) -> PendingEntry:
     # the primary key from the row itself: right after an INSERT the identity key is not set yet
     key = inspect(type(obj)).primary_key_from_instance(obj)
     entity_id = ",".join(str(part) for part in key)
+    if obj.__audit_personal__:
+        changes = seal_personal(
+            session, obj.__audit_entity__, entity_id, changes, obj.__audit_personal__
+        )
     return PendingEntry(action, obj.__audit_entity__, entity_id, changes)
+
+
+def seal_personal(
+    session: Session,
+    entity_type: str,
+    entity_id: str,
+    changes: dict[str, Any],
+    personal: frozenset[str],
+) -> dict[str, Any]:
+    """``changes`` with the values of personal fields sealed with the subject's key.
+
+    Bulk writers (imports) that append audit entries themselves call this too."""
+    sealed: dict[str, Any] = {}
+    for field, change in changes.items():
+        if field in personal and isinstance(change, dict):
+            sealed[field] = {
+                side: personal_log.seal(session, entity_type, entity_id, value)
+                for side, value in change.items()
+                if value is not None
+            }
+        else:
+            sealed[field] = change
+    return sealed
 
 
 def _columns(obj: Audited) -> list[str]:

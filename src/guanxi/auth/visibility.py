@@ -63,7 +63,10 @@ def visibility_clause(model: type[Owned], actor: User) -> ColumnElement[bool] | 
     return or_(*conditions)
 
 
-def restrict(stmt: Select[Any], model: type[Owned], actor: User) -> Select[Any]:
+SelectT = TypeVar("SelectT", bound=Select)
+
+
+def restrict(stmt: SelectT, model: type[Owned], actor: User) -> SelectT:
     """Narrow a select over ``model`` to what ``actor`` may see."""
     clause = visibility_clause(model, actor)
     return stmt if clause is None else stmt.where(clause)

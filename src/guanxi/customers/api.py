@@ -82,7 +82,7 @@ def create_customer(
     return customer_service.to_read(customer)
 
 
-@router.get("/customers/{customer_id}", tags=["customers"])
+@router.get("/customers/{customer_id:int}", tags=["customers"])
 def read_customer(
     customer_id: int,
     response: Response,
@@ -94,7 +94,7 @@ def read_customer(
     return customer_service.to_read(customer)
 
 
-@router.patch("/customers/{customer_id}", tags=["customers"])
+@router.patch("/customers/{customer_id:int}", tags=["customers"])
 def update_customer(
     customer_id: int,
     body: CustomerUpdate,
@@ -116,7 +116,7 @@ def update_customer(
 
 
 @router.delete(
-    "/customers/{customer_id}", tags=["customers"], status_code=status.HTTP_204_NO_CONTENT
+    "/customers/{customer_id:int}", tags=["customers"], status_code=status.HTTP_204_NO_CONTENT
 )
 def delete_customer(
     customer_id: int,
@@ -158,7 +158,7 @@ def bulk_assign_customers(
 # ---------------------------------------------------------------- consent
 
 
-@router.get("/customers/{customer_id}/consents", tags=["consent"])
+@router.get("/customers/{customer_id:int}/consents", tags=["consent"])
 def read_consents(
     customer_id: int, session: DbSession, actor: Annotated[User, require("customers", "read")]
 ) -> dict[str, ConsentState]:
@@ -168,7 +168,7 @@ def read_consents(
 
 
 @router.post(
-    "/customers/{customer_id}/consents", tags=["consent"], status_code=status.HTTP_201_CREATED
+    "/customers/{customer_id:int}/consents", tags=["consent"], status_code=status.HTTP_201_CREATED
 )
 def record_consent(
     customer_id: int,
@@ -182,7 +182,7 @@ def record_consent(
     return consent.state(session=session, customer_id=customer.id)
 
 
-@router.get("/customers/{customer_id}/consents/history", tags=["consent"])
+@router.get("/customers/{customer_id:int}/consents/history", tags=["consent"])
 def consent_history(
     customer_id: int, session: DbSession, actor: Annotated[User, require("customers", "read")]
 ) -> list[ConsentEventRead]:
@@ -230,7 +230,7 @@ def create_contact(
     return contacts.to_read(contact)
 
 
-@router.get("/contacts/{contact_id}", tags=["contacts"])
+@router.get("/contacts/{contact_id:int}", tags=["contacts"])
 def read_contact(
     contact_id: int,
     response: Response,
@@ -242,7 +242,7 @@ def read_contact(
     return contacts.to_read(contact)
 
 
-@router.patch("/contacts/{contact_id}", tags=["contacts"])
+@router.patch("/contacts/{contact_id:int}", tags=["contacts"])
 def update_contact(
     contact_id: int,
     body: ContactUpdate,
@@ -259,7 +259,9 @@ def update_contact(
     return contacts.to_read(contact)
 
 
-@router.delete("/contacts/{contact_id}", tags=["contacts"], status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/contacts/{contact_id:int}", tags=["contacts"], status_code=status.HTTP_204_NO_CONTENT
+)
 def delete_contact(
     contact_id: int,
     session: DbSession,
@@ -296,7 +298,7 @@ def create_tag(
     return _tag_read(tags.create_tag(session=session, tag_in=body))
 
 
-@router.put("/tags/{tag_id}", tags=["tags"])
+@router.put("/tags/{tag_id:int}", tags=["tags"])
 def update_tag(
     tag_id: int, body: TagIn, session: DbSession, _: Annotated[User, require("tags", "update")]
 ) -> TagRead:
@@ -304,7 +306,7 @@ def update_tag(
     return _tag_read(tags.update_tag(session=session, tag=tag, tag_in=body))
 
 
-@router.delete("/tags/{tag_id}", tags=["tags"], status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/tags/{tag_id:int}", tags=["tags"], status_code=status.HTTP_204_NO_CONTENT)
 def delete_tag(
     tag_id: int, session: DbSession, _: Annotated[User, require("tags", "delete")]
 ) -> None:
@@ -325,7 +327,7 @@ def create_tag_category(
     return TagCategoryRead.model_validate(tags.create_category(session=session, category_in=body))
 
 
-@router.put("/tag-categories/{category_id}", tags=["tags"])
+@router.put("/tag-categories/{category_id:int}", tags=["tags"])
 def update_tag_category(
     category_id: int,
     body: TagCategoryIn,
@@ -345,7 +347,7 @@ def update_tag_category(
 
 
 @router.delete(
-    "/tag-categories/{category_id}", tags=["tags"], status_code=status.HTTP_204_NO_CONTENT
+    "/tag-categories/{category_id:int}", tags=["tags"], status_code=status.HTTP_204_NO_CONTENT
 )
 def delete_tag_category(
     category_id: int, session: DbSession, _: Annotated[User, require("tags", "manage")]
@@ -377,7 +379,7 @@ def create_custom_field(
     return CustomFieldRead.model_validate(custom_fields.create(session=session, field_in=body))
 
 
-@router.put("/custom-fields/{definition_id}", tags=["custom fields"])
+@router.put("/custom-fields/{definition_id:int}", tags=["custom fields"])
 def update_custom_field(
     definition_id: int,
     body: CustomFieldIn,

@@ -61,6 +61,29 @@ class Customer(Owned, Timestamped, Versioned, Audited, Base):
         "family": "name",
         "tags": "name",
     }
+    # sealed in the audit log and shredded on erasure; region and city stay readable because
+    # aggregate reports keep them after erasure
+    __audit_personal__ = frozenset(
+        {
+            "name",
+            "gender",
+            "birthday",
+            "occupation",
+            "company",
+            "district",
+            "address",
+            "postal_code",
+            "preferred_contact_time",
+            "interests",
+            "notes",
+            "credit_note",
+            "external_id",
+            "custom_fields",
+            "phones",
+            "emails",
+            "family",
+        }
+    )
     __table_args__ = (
         Index("ix_customers_city_name_key", "city", "name_key"),
         Index("ix_customers_created_at", "created_at"),
@@ -169,6 +192,9 @@ class Contact(Timestamped, Versioned, Audited, Base):
     __tablename__ = "contacts"
     __audit_entity__ = "contact"
     __audit_collections__ = {"tags": "name"}  # noqa: RUF012 - read by the audit listener
+    __audit_personal__ = frozenset(
+        {"name", "title", "phone", "email", "notes", "external_id", "custom_fields"}
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     organisation_id: Mapped[int] = mapped_column(

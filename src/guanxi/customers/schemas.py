@@ -378,3 +378,21 @@ class ConsentEventRead(BaseModel):
     note: str
     recorded_by_name: str
     recorded_at: datetime
+
+
+class DuplicatePairRead(BaseModel):
+    first: CustomerSummary
+    second: CustomerSummary
+    reasons: list[str]
+    score: int
+
+
+class MergeRequest(BaseModel):
+    """Fold ``other_id`` into ``survivor_id``; ``choices`` says per field which value to keep
+    (``"survivor"`` or ``"other"``); fields not named keep the survivor's value unless empty."""
+
+    survivor_id: int
+    other_id: int
+    choices: dict[str, Literal["survivor", "other"]] = Field(default_factory=dict)
+    survivor_version: int | None = None
+    other_version: int | None = None

@@ -383,6 +383,15 @@ def upgrade() -> None:
     with op.batch_alter_table("contact_tags", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_contact_tags_tag_id"), ["tag_id"], unique=False)
 
+    # the audit log's per-person data keys (audit/personal.py), first needed by customers
+    op.create_table(
+        "subject_keys",
+        sa.Column("entity_type", sa.String(length=40), nullable=False),
+        sa.Column("entity_id", sa.String(length=64), nullable=False),
+        sa.Column("wrapped_key", sa.String(length=255), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("entity_type", "entity_id", name=op.f("pk_subject_keys")),
+    )
     _create_search_indexes()
 
 
@@ -451,6 +460,7 @@ def _drop_search_indexes() -> None:
 
 def downgrade() -> None:
     _drop_search_indexes()
+    op.drop_table("subject_keys")
     with op.batch_alter_table("contact_tags", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_contact_tags_tag_id"))
 
