@@ -24,6 +24,7 @@ from guanxi.auth import role_pages as auth_role_pages
 from guanxi.config import Settings
 from guanxi.customers import api as customers_api
 from guanxi.customers import import_pages as customers_import_pages
+from guanxi.customers import merge_pages as customers_merge_pages
 from guanxi.customers import pages as customers_pages
 from guanxi.customers import records_api as customers_records_api
 from guanxi.db import Database
@@ -50,6 +51,7 @@ PAGE_ROUTERS = (
     auth_admin_pages.router,
     auth_role_pages.router,
     audit_pages.router,
+    customers_merge_pages.router,  # before the 360 page's /customers/{id} routes
     customers_pages.router,
     customers_import_pages.router,
 )
