@@ -13,7 +13,7 @@ from rich.table import Table
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from guanxi import __version__, cli_support, demo, jobs, schema
+from guanxi import __version__, cli_support, crypto, demo, jobs, key_rotation, schema
 from guanxi.audit import service as audit_service
 from guanxi.auth import service as auth_service
 from guanxi.auth.schemas import TeamCreate, UserCreate
@@ -32,10 +32,12 @@ db_app = typer.Typer(help="Database schema", no_args_is_help=True)
 user_app = typer.Typer(help="User accounts", no_args_is_help=True)
 team_app = typer.Typer(help="Teams", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log", no_args_is_help=True)
+keys_app = typer.Typer(help="Field-encryption keys", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(team_app, name="team")
 app.add_typer(audit_app, name="audit")
+app.add_typer(keys_app, name="keys")
 app.add_typer(customers_cli.import_app, name="import")
 app.add_typer(customers_cli.export_app, name="export")
 
@@ -262,6 +264,48 @@ def audit_verify() -> None:
         )
         raise typer.Exit(1)
     console.print(f"Audit chain intact: {report.checked} entries verified.")
+
+
+# ---------------------------------------------------------------- keys
+
+
+@keys_app.command("status")
+def keys_status() -> None:
+    """Show the current field-encryption key and how many values still use older keys."""
+    settings = _settings()
+    db = _database(settings)
+    with _unit_of_work(db) as session:
+        stale = key_rotation.count_stale(session)
+    keys = crypto.cipher().keys
+    console.print(f"Key file: {crypto.key_file(settings)}")
+    console.print(f"Current key: {keys.current} (of {', '.join(sorted(keys.keys))})")
+    for name, count in stale.items():
+        console.print(f"  {name}: {count} value(s) sealed with an older key")
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    add: Annotated[
+        bool, typer.Option("--add/--no-add", help="Make a new key current first")
+    ] = True,
+) -> None:
+    """Make a new key current and re-encrypt every stored value with it (resumable)."""
+    settings = _settings()
+    db = _database(settings)
+    if schema.pending_migrations(db):
+        raise CliError("the database schema is not up to date; run `guanxi db upgrade` first")
+    if add:
+        keys = key_rotation.add_key(settings)
+        console.print(f"New current key {keys.current} written to {crypto.key_file(settings)}")
+    with _unit_of_work(db) as session:
+        total = sum(key_rotation.count_stale(session).values())
+    with Progress(console=console) as progress:
+        task = progress.add_task("Re-encrypting", total=total or 1)
+        done = key_rotation.reencrypt(db, progress=lambda _column, n: progress.advance(task, n))
+    console.print(
+        f"{done} value(s) re-encrypted. Keep the old keys in the file until backups made "
+        "before this rotation have expired."
+    )
 
 
 # ---------------------------------------------------------------- plumbing

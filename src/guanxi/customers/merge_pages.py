@@ -83,8 +83,11 @@ def duplicates(
         request,
         "customers/duplicates.html",
         {
-            "pairs": [(p, customers[p.first_id], customers[p.second_id]) for p in pairs
-                      if p.first_id in customers and p.second_id in customers],
+            "pairs": [
+                (p, customers[p.first_id], customers[p.second_id])
+                for p in pairs
+                if p.first_id in customers and p.second_id in customers
+            ],
             "reason_labels": REASON_LABELS,
             "focus": customer_id,
         },
@@ -138,14 +141,23 @@ def merge_form(
     other = customer_service.get(session=session, actor=actor, customer_id=b) if b else None
     candidates = []
     if other is None:
-        spec = CustomerFilter(q=q) if q else CustomerFilter(
-            ids=[p.second_id if p.first_id == a else p.first_id
-                 for p in dedupe.find(session=session, actor=actor, customer_id=a)] or [0]
+        spec = (
+            CustomerFilter(q=q)
+            if q
+            else CustomerFilter(
+                ids=[
+                    p.second_id if p.first_id == a else p.first_id
+                    for p in dedupe.find(session=session, actor=actor, customer_id=a)
+                ]
+                or [0]
+            )
         )
         candidates = [
-            c for c in customer_service.list_customers(
+            c
+            for c in customer_service.list_customers(
                 session=session, actor=actor, spec=spec, limit=20
-            ).items if c.id != a
+            ).items
+            if c.id != a
         ]
     return _merge_page(request, session, survivor, other, candidates)
 
@@ -173,7 +185,7 @@ def merge_submit(
                 actor=actor,
                 survivor_id=survivor_id,
                 other_id=other_id,
-                choices=choices,  # type: ignore[arg-type]
+                choices=choices,
                 survivor_version=_int(data.get("survivor_version")),
                 other_version=_int(data.get("other_version")),
             )
@@ -197,12 +209,11 @@ def personal_data_download(
     """Everything held about the customer, as a JSON file to hand to them."""
     customer = customer_service.get(session=session, actor=actor, customer_id=customer_id)
     document = privacy.personal_data(session=session, actor=actor, customer=customer)
+    filename = f"customer-{customer_id}-personal-data.json"
     return Response(
         json.dumps(document, ensure_ascii=False, indent=2),
         media_type="application/json",
-        headers={
-            "Content-Disposition": f'attachment; filename="customer-{customer_id}-personal-data.json"'
-        },
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 
