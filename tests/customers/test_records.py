@@ -139,8 +139,8 @@ def test_identity_numbers_are_encrypted_and_found_by_exact_match(
         {"id": created["id"]},
     ).one()
     assert "110105" not in raw[0] and raw[0].startswith("v1:")
-    from guanxi.customers import service as customer_service
     from guanxi.auth.service import get_user
+    from guanxi.customers import service as customer_service
 
     actor = get_user(session=session, user_id=created["owner_id"])
     found = customer_service.find_by_id_number(
