@@ -124,3 +124,12 @@ def test_pruning_removes_only_expired_sign_in_records(
     assert login.prune_sessions(session=session) == 1
     assert login.prune_login_attempts(session=session, older_than=timedelta(days=1)) == 1
     assert login.resolve_session(session=session, token=live.token) is not None
+
+
+def test_database_care_runs_on_either_store(settings: Settings, database: Database):
+    from guanxi.maintenance import optimize_database
+
+    optimize_database(jobs.JobContext(settings, database))  # must not fail on SQLite or PostgreSQL
+    queue = jobs.build_queue(settings, database, immediate=True)
+    due = {t.name for t in queue.huey.read_periodic(datetime(2026, 11, 23, 3, 10))}
+    assert "guanxi.maintenance.optimize_database" in due

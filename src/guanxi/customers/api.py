@@ -49,7 +49,10 @@ def list_customers(
     actor: Annotated[User, require("customers", "read")],
     q: Annotated[str, Query(description="Fragment of a name, company, phone or e-mail")] = "",
     tag: Annotated[list[str] | None, Query(description="Has every one of these tags")] = None,
-    sort: Literal["name", "created_at", "updated_at", "city"] = "updated_at",
+    sort: Annotated[
+        Literal["name", "created_at", "updated_at", "city", "id"] | None,
+        Query(description="Default: newest first for a search, last changed for a list"),
+    ] = None,
     order: Literal["asc", "desc"] = "desc",
     limit: Limit = 50,
     cursor: str | None = None,

@@ -84,10 +84,14 @@ class Customer(Owned, Timestamped, Versioned, Audited, Base):
             "family",
         }
     )
+    # list orders (keyset: the sort column, then id) and the commonest filter with its sort;
+    # (city, name_key) serves duplicate detection
     __table_args__ = (
         Index("ix_customers_city_name_key", "city", "name_key"),
-        Index("ix_customers_created_at", "created_at"),
-        Index("ix_customers_name", "name"),
+        Index("ix_customers_city_name", "city", "name", "id"),
+        Index("ix_customers_created_at", "created_at", "id"),
+        Index("ix_customers_updated_at", "updated_at", "id"),
+        Index("ix_customers_name", "name", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

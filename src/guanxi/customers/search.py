@@ -54,7 +54,7 @@ EQUALITY_FILTERS = (
     "lifecycle_stage",
     "external_id",
 )
-SORTABLE = ("name", "created_at", "updated_at", "city")
+SORTABLE = ("name", "created_at", "updated_at", "city", "id")
 
 
 @dataclass

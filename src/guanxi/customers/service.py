@@ -197,11 +197,15 @@ def list_customers(
     session: Session,
     actor: User,
     spec: CustomerFilter,
-    sort: str = "updated_at",
+    sort: str | None = None,
     descending: bool = True,
     limit: int = 50,
     cursor: str | None = None,
 ) -> Page[Customer]:
+    """A page of the customers ``actor`` may see. Without a chosen order, a search answers newest
+    first (by id, which the full-text indexes hand back cheaply) and a plain list by last change."""
+    if sort is None:
+        sort = "id" if spec.q else "updated_at"
     if sort not in SORTABLE:
         raise InvalidInput(
             N_("Customers cannot be sorted by {field}."),

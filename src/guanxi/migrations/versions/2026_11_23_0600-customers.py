@@ -134,7 +134,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.create_index("ix_customers_city_name_key", ["city", "name_key"], unique=False)
-        batch_op.create_index("ix_customers_created_at", ["created_at"], unique=False)
+        batch_op.create_index("ix_customers_city_name", ["city", "name", "id"], unique=False)
+        batch_op.create_index("ix_customers_created_at", ["created_at", "id"], unique=False)
+        batch_op.create_index("ix_customers_updated_at", ["updated_at", "id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_customers_id_number_index"), ["id_number_index"], unique=False
         )
@@ -144,7 +146,7 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_customers_merged_into_id"), ["merged_into_id"], unique=False
         )
-        batch_op.create_index("ix_customers_name", ["name"], unique=False)
+        batch_op.create_index("ix_customers_name", ["name", "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_customers_owner_id"), ["owner_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_customers_team_id"), ["team_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_customers_value_tier"), ["value_tier"], unique=False)
@@ -503,6 +505,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_customers_team_id"))
         batch_op.drop_index(batch_op.f("ix_customers_owner_id"))
         batch_op.drop_index("ix_customers_name")
+        batch_op.drop_index("ix_customers_updated_at")
+        batch_op.drop_index("ix_customers_city_name")
         batch_op.drop_index(batch_op.f("ix_customers_merged_into_id"))
         batch_op.drop_index(batch_op.f("ix_customers_lifecycle_stage"))
         batch_op.drop_index(batch_op.f("ix_customers_id_number_index"))
