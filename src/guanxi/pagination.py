@@ -93,8 +93,11 @@ def paginate_sorted(
     limit: int = DEFAULT_LIMIT,
     cursor: str | None = None,
     descending: bool = False,
+    order_by: Any = None,
 ) -> Page[Any]:
-    """Keyset pagination ordered by ``sort_column`` then id, so ties never repeat or skip rows."""
+    """Keyset pagination ordered by ``sort_column`` then id, so ties never repeat or skip rows.
+
+    ``order_by`` replaces the ORDER BY expression (not the comparison), for planner hints."""
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(N_("The limit must be between 1 and {max}."), max=MAX_LIMIT)
     if cursor:
@@ -107,7 +110,8 @@ def paginate_sorted(
             stmt = stmt.where(
                 or_(sort_column > after_key, and_(sort_column == after_key, id_column > after_id))
             )
-    order = (sort_column.desc(), id_column.desc()) if descending else (sort_column, id_column)
+    ordered = sort_column if order_by is None else order_by
+    order = (ordered.desc(), id_column.desc()) if descending else (ordered, id_column)
     rows = list(session.scalars(stmt.order_by(*order).limit(limit + 1)).unique())
     has_more = len(rows) > limit
     rows = rows[:limit]

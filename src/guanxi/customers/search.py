@@ -123,6 +123,16 @@ def fragment_clause(session: Session, q: str) -> ColumnElement[bool]:
     return _grams_contain(session, [folded])
 
 
+def is_specific(q: str) -> bool:
+    """Whether a search fragment matches few customers (two or more Chinese characters, three or
+    more letters or digits) rather than a large share of them (one character, one or two
+    letters)."""
+    q = q.strip()
+    if normalize.has_cjk(q):
+        return len("".join(normalize.query_terms(q))) >= 2
+    return len(q) >= 3
+
+
 def filter_clauses(session: Session, spec: CustomerFilter) -> list[ColumnElement[bool]]:
     """Conditions for a customer list (visibility is added separately, by the caller)."""
     clauses: list[ColumnElement[bool]] = [

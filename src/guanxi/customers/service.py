@@ -27,7 +27,7 @@ from guanxi.customers.schemas import (
     FamilyMemberRead,
     PhoneRead,
 )
-from guanxi.customers.search import SORTABLE, CustomerFilter, filter_clauses
+from guanxi.customers.search import SORTABLE, CustomerFilter, filter_clauses, is_specific
 from guanxi.db import utcnow
 from guanxi.errors import N_, Conflict, FieldError, InvalidInput, NotFound
 from guanxi.pagination import Page, paginate_sorted
@@ -213,15 +213,28 @@ def list_customers(
             field=sort,
         )
     stmt = restrict(select(Customer).where(*filter_clauses(session, spec)), Customer, actor)
+    column = getattr(Customer, sort)
+    order_by = None
+    if spec.q and is_specific(spec.q) and _dialect(session) == "postgresql":
+        # A specific fragment matches few rows: collect them from the GIN index and sort them.
+        # Ordering by a bare indexed column would let PostgreSQL walk that index hoping to meet
+        # a page of visible matches soon, which takes seconds when they are rare; an expression
+        # (the same value) cannot be walked.
+        order_by = func.coalesce(column, column)
     return paginate_sorted(
         session,
         stmt,
-        getattr(Customer, sort),
+        column,
         Customer.id,
         limit=limit,
         cursor=cursor,
         descending=descending,
+        order_by=order_by,
     )
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
 
 
 def count_customers(*, session: Session, actor: User, spec: CustomerFilter) -> int:
