@@ -22,8 +22,11 @@ from guanxi.auth import api as auth_api
 from guanxi.auth import pages as auth_pages
 from guanxi.auth import role_pages as auth_role_pages
 from guanxi.config import Settings
+from guanxi.customers import admin_pages as customers_admin_pages
 from guanxi.customers import api as customers_api
+from guanxi.customers import import_api as customers_import_api
 from guanxi.customers import import_pages as customers_import_pages
+from guanxi.customers import list_pages as customers_list_pages
 from guanxi.customers import merge_pages as customers_merge_pages
 from guanxi.customers import pages as customers_pages
 from guanxi.customers import records_api as customers_records_api
@@ -44,6 +47,7 @@ API_ROUTERS = (
     audit_api.router,
     customers_records_api.router,
     customers_api.router,
+    customers_import_api.router,
 )
 PAGE_ROUTERS = (
     web_pages.router,
@@ -52,8 +56,10 @@ PAGE_ROUTERS = (
     auth_role_pages.router,
     audit_pages.router,
     customers_merge_pages.router,  # before the 360 page's /customers/{id} routes
+    customers_import_pages.router,  # /customers/import and /customers/export
+    customers_list_pages.router,
     customers_pages.router,
-    customers_import_pages.router,
+    customers_admin_pages.router,
 )
 
 _SECURITY_HEADERS = {

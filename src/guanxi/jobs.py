@@ -28,7 +28,12 @@ from guanxi.db import Database
 log = logging.getLogger("guanxi.jobs")
 
 # Modules that define jobs; importing them registers their jobs. Later domains add theirs here.
-JOB_MODULES = ("guanxi.auth.jobs", "guanxi.audit.jobs", "guanxi.maintenance")
+JOB_MODULES = (
+    "guanxi.auth.jobs",
+    "guanxi.audit.jobs",
+    "guanxi.maintenance",
+    "guanxi.customers.jobs",
+)
 _AFTER_COMMIT_KEY = "jobs_after_commit"
 QUEUE_NAME = "guanxi"
 

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from guanxi.auth.models import User
 from guanxi.customers import dedupe, merge, privacy
 from guanxi.customers import service as customer_service
+from guanxi.customers.labels import FIELD_LABELS
 from guanxi.customers.models import Customer
 from guanxi.customers.search import CustomerFilter
 from guanxi.deps import DbSession, require
@@ -20,31 +21,6 @@ from guanxi.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
 
-FIELD_LABELS = {
-    "kind": N_("Kind"),
-    "name": N_("Name"),
-    "customer_type": N_("Customer type"),
-    "gender": N_("Gender"),
-    "birthday": N_("Birthday"),
-    "occupation": N_("Occupation"),
-    "industry": N_("Industry"),
-    "company": N_("Company"),
-    "region": N_("Province / region"),
-    "city": N_("City"),
-    "district": N_("District"),
-    "address": N_("Address"),
-    "postal_code": N_("Postal code"),
-    "source_channel": N_("Source"),
-    "preferred_channel": N_("Preferred channel"),
-    "preferred_contact_time": N_("Preferred contact time"),
-    "interests": N_("Interests"),
-    "notes": N_("Notes"),
-    "risk_level": N_("Risk level"),
-    "credit_note": N_("Credit note"),
-    "external_id": N_("External id"),
-    "owner_id": N_("Owner"),
-    "id_number_encrypted": N_("ID number"),
-}
 REASON_LABELS = {
     "phone": N_("same phone"),
     "email": N_("same e-mail"),
