@@ -19,6 +19,7 @@ from guanxi.auth import service as auth_service
 from guanxi.auth.schemas import TeamCreate, UserCreate
 from guanxi.config import SettingsError
 from guanxi.customers import cli as customers_cli
+from guanxi.customers import records_cli
 from guanxi.db import Database
 from guanxi.errors import GuanxiError
 
@@ -40,6 +41,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(keys_app, name="keys")
 app.add_typer(customers_cli.import_app, name="import")
 app.add_typer(customers_cli.export_app, name="export")
+app.add_typer(records_cli.customers_app, name="customers")
 
 _settings = cli_support.settings
 _database = cli_support.database

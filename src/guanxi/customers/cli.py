@@ -54,7 +54,7 @@ OwnerOption = Annotated[
 _SHOWN_PROBLEMS = 10
 
 
-def _one_line(error: GuanxiError) -> str:
+def one_line(error: GuanxiError) -> str:
     """A domain error as one line that names the fields at fault."""
     details = "; ".join(f"{e.field}: {e.message}" for e in error.errors)
     return f"{error.detail} ({details})" if details else error.detail
@@ -103,7 +103,7 @@ def _import(
                 db=db, run_id=run_id, actor_id=actor_id, audit_actor=audit_actor, progress=advance
             )
     except GuanxiError as error:
-        raise CliError(_one_line(error)) from None
+        raise CliError(one_line(error)) from None
     finally:
         db.dispose()
     _summary(result, importing.imports_dir(current))
@@ -152,11 +152,11 @@ def _first_problems(run: ImportRun) -> list[str]:
 def _write_report(run: ImportRun, directory: Path) -> Path:
     header, rows = import_report.report_rows(run, _english)
     target = directory / f"import-{run.id}-errors.csv"
-    _write(target, file_writers.csv_chunks(header, rows))
+    write_whole(target, file_writers.csv_chunks(header, rows))
     return target
 
 
-def _write(target: Path, chunks: Any) -> None:
+def write_whole(target: Path, chunks: Any) -> None:
     """Write a file whole or not at all (a half-written export is worse than none)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.partial")
@@ -219,9 +219,11 @@ def export_customers(
             count = exporting.record(
                 session=session, actor=actor, spec=spec, file_format=shape.file_format
             )
-            _write(output, exporting.chunks(session=session, actor=actor, spec=spec, shape=shape))
+            write_whole(
+                output, exporting.chunks(session=session, actor=actor, spec=spec, shape=shape)
+            )
     except GuanxiError as error:
-        raise CliError(_one_line(error)) from None
+        raise CliError(one_line(error)) from None
     finally:
         db.dispose()
     console.print(f"Exported {count:,} customers to {output}", markup=False, highlight=False)
