@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import fastapi_offline
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -34,7 +34,7 @@ from guanxi.db import Database
 from guanxi.deps import public
 from guanxi.health import router as health_router
 from guanxi.web import pages as web_pages
-from guanxi.web import problems
+from guanxi.web import problems, templating
 
 log = logging.getLogger("guanxi")
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -129,8 +129,10 @@ def create_app(
     app.mount("/static/docs", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(_docs_router(app))
-    for router in API_ROUTERS + PAGE_ROUTERS:
+    for router in API_ROUTERS:
         app.include_router(router)
+    for router in PAGE_ROUTERS:
+        app.include_router(router, dependencies=[Depends(templating.page_language)])
     return app
 
 

@@ -133,6 +133,21 @@ def test_form_refuses_bad_values_inline_and_keeps_the_input(
     assert session.scalar(select(func.count()).select_from(Customer)) == before
 
 
+def test_form_errors_speak_the_viewers_language(client: TestClient, manager):  # type: ignore[no-untyped-def]
+    # the messages are made while the form is parsed, before the template is drawn
+    sign_in(client, manager.username, PASSWORD)
+    client.cookies.set("guanxi_locale", "zh_CN")
+    reply = _post(
+        client,
+        "/customers/new",
+        "/customers/new",
+        _form(name="", phone_number=["1234"], phone_label=["mobile"], birthday="1985-02-30"),
+    )
+    assert reply.status_code == 422
+    assert "不是有效的电话号码。" in reply.text and "Not a phone number." not in reply.text
+    assert "This field is required." not in reply.text
+
+
 def test_duplicate_external_id_is_shown_at_the_field(client: TestClient, people: People, manager):  # type: ignore[no-untyped-def]
     _customer(client, people.token(manager), name="Taken", external_id="ERP-1")
     sign_in(client, manager.username, PASSWORD)

@@ -15,7 +15,7 @@ from guanxi.customers.schemas import ContactUpdate
 from guanxi.deps import DbSession, require
 from guanxi.errors import N_
 from guanxi.web.forms import FormData, FormInvalid, refusals
-from guanxi.web.templating import activate_for, redirect, render
+from guanxi.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -60,7 +60,6 @@ def contact_update(
     data: FormData,
     actor: Annotated[User, require("contacts", "update")],
 ) -> Response:
-    activate_for(request)
     contact = contacts.get(session=session, actor=actor, contact_id=contact_id)
     values = dict(data)
     expected = record_forms.form_version(data)

@@ -387,7 +387,6 @@ def export(
             "customers/export.html",
             {"count": count, "formats": FORMAT_LABELS, "links": links},
         )
-    activate_for(request)
     shape = exporting.layout(session=session, file_format=format, zone=zone_of(request, actor))
     exporting.record(session=session, actor=actor, spec=spec, file_format=format)
     chunks = exporting.stream(request.app.state.sessions, actor.id, spec, shape)

@@ -28,7 +28,7 @@ from guanxi.deps import DbSession, authenticated, require
 from guanxi.errors import N_, InvalidInput, NotFound
 from guanxi.web import i18n
 from guanxi.web.forms import FormData, FormInvalid, refusals
-from guanxi.web.templating import activate_for, redirect, render
+from guanxi.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -85,7 +85,6 @@ def customer_create(
     data: FormData,
     actor: Annotated[User, require("customers", "create")],
 ) -> Response:
-    activate_for(request)  # messages made while parsing are in the user's language
     owners = record_forms.assignable_owners(session, actor, None)
     try:
         customer_in = record_forms.customer_in(session, CustomerCreate, data, owners=owners)
@@ -122,7 +121,6 @@ def customer_update(
     data: FormData,
     actor: Annotated[User, require("customers", "update")],
 ) -> Response:
-    activate_for(request)
     customer = customer_service.get(session=session, actor=actor, customer_id=customer_id)
     values = dict(data)
     expected = record_forms.form_version(data)
@@ -284,7 +282,6 @@ def consent_record(
     actor: Annotated[User, require("customers", "update")],
 ) -> Response:
     """One click: grant or withdraw one purpose, recorded in the ledger with who and when."""
-    activate_for(request)  # the purpose in the message is translated here
     customer = customer_service.get(session=session, actor=actor, customer_id=customer_id)
     purpose = str(data.get("purpose", ""))
     if purpose not in CONSENT_PURPOSES:
@@ -316,7 +313,6 @@ def contact_add(
     data: FormData,
     actor: Annotated[User, require("contacts", "create")],
 ) -> Response:
-    activate_for(request)
     customer = customer_service.get(session=session, actor=actor, customer_id=customer_id)
     try:
         contact_in = record_forms.contact_in(ContactCreate, data, organisation_id=customer.id)

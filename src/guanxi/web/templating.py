@@ -23,7 +23,7 @@ from guanxi.auth.permissions import (
     SCOPE_LABELS,
 )
 from guanxi.config import Settings
-from guanxi.deps import CSRF_COOKIE, LOCALE_COOKIE, Viewer
+from guanxi.deps import CSRF_COOKIE, LOCALE_COOKIE, PrincipalDep, Viewer
 from guanxi.web import i18n
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -195,3 +195,11 @@ def read_flash(request: Request, settings: Settings) -> str | None:
     except BadSignature:
         return None
     return i18n.translate_template(str(data.get("t", "")), dict(data.get("p") or {}))
+
+
+async def page_language(request: Request, principal: PrincipalDep) -> None:
+    """Every page request speaks the viewer's language from the start, so messages made while
+    a form is parsed or a service refuses are translated too, not only the template. It is
+    async on purpose: FastAPI runs async dependencies in the request's own context, which the
+    thread running a sync page handler copies; a sync dependency's activation would be lost."""
+    activate_for(request)
