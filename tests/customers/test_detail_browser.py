@@ -33,7 +33,7 @@ def test_create_a_customer_and_withdraw_consent(browser, server: LiveServer):  #
     _sign_in(page, server)
     _create_customer(page, server)
     assert page.get_by_role("heading", name="林小雨").is_visible()
-    assert page.get_by_role("link", name="+8613800138000").is_visible()
+    assert page.get_by_role("link", name="138 0013 8000").is_visible()
     assert page.get_by_role("link", name="lin@example.com").is_visible()
 
     row = page.locator('tr[data-purpose="marketing_email"]')

@@ -104,7 +104,7 @@ _OCCUPATIONS = (
     "学生",
     "店主",
 )
-_SOURCES = ("web", "referral", "trade_show", "store", "phone", "wechat")
+_SOURCES = ("官网", "转介绍", "展会", "门店", "电话", "微信")
 _ORG_WORDS = ("华盛", "金达", "宏远", "恒信", "东方", "瑞丰", "天成", "新世纪", "博雅", "中联")
 _ORG_KINDS = ("贸易有限公司", "科技有限公司", "商贸有限公司", "实业有限公司", "电子有限公司")
 _TITLES = ("采购经理", "总经理", "财务总监", "IT 主管", "行政主管")
@@ -237,14 +237,14 @@ def _insert_batch(
         )
         taggings += [{"customer_id": customer_id, "tag_id": t} for t in chosen]
         if addresses and rng.random() < 0.7:
-            consents.append(_consent(customer_id, True, "web form", row["created_at"]))
+            consents.append(_consent(customer_id, True, "web_form", row["created_at"]))
             if rng.random() < 0.15:  # some withdrew later
                 consents.append(
                     _consent(
                         customer_id,
                         False,
-                        "unsubscribe link",
-                        row["created_at"] + timedelta(days=30),
+                        "unsubscribe_link",
+                        row["created_at"] + (now - row["created_at"]) / 2,
                     )
                 )
         if row["kind"] == "organisation":

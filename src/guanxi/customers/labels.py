@@ -84,6 +84,22 @@ CHOICE_LABELS: dict[str, dict[str, str]] = {
         "marketing_phone": N_("Marketing calls"),
         "profiling": N_("Profiling and analytics"),
     },
+    # labels offered for phones and e-mails; any other label already stored is shown as is
+    "phone_label": {
+        "mobile": N_("Mobile"),
+        "work": N_("Work"),
+        "home": N_("Home"),
+        "fax": N_("Fax"),
+        "other": N_("Other"),
+    },
+    "email_label": {"work": N_("Work"), "personal": N_("Personal"), "other": N_("Other")},
+    # where a consent entry came from; sources not listed here are shown as recorded
+    "consent_source": {
+        "staff": N_("recorded on the customer page"),
+        "erasure": N_("personal data erasure"),
+        "web_form": N_("web form"),
+        "unsubscribe_link": N_("unsubscribe link"),
+    },
     "field_type": {
         "text": N_("Text"),
         "number": N_("Number"),

@@ -14,16 +14,18 @@ from sqlalchemy.orm import Session
 from guanxi.auth import service as auth_service
 from guanxi.auth.models import User
 from guanxi.auth.visibility import team_subtree
+from guanxi.customers import normalize, tags
 from guanxi.customers import service as customer_service
-from guanxi.customers import tags
 from guanxi.customers.labels import CHOICE_LABELS, choice_label
 from guanxi.customers.search import CustomerFilter, filter_from_query
 from guanxi.deps import DbSession, public, require
 from guanxi.errors import N_, FieldError, GuanxiError, InvalidInput, PermissionDenied
 from guanxi.web.forms import FormData, FormInvalid, refusals
-from guanxi.web.templating import redirect, render
+from guanxi.web.templating import ENVIRONMENT, redirect, render
 
 router = APIRouter(include_in_schema=False)
+# phones are stored as E.164 and shown as people write them, on every customer page
+ENVIRONMENT.filters["phone"] = normalize.display_phone
 
 SORT_COLUMNS = ("name", "city", "created_at", "updated_at")
 # a column's first click sorts names A→Z and dates newest first

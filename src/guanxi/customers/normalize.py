@@ -45,6 +45,18 @@ def phone(raw: str, region: str = DEFAULT_REGION) -> str:
     return str(phonenumbers.format_number(parsed, PhoneNumberFormat.E164))
 
 
+def display_phone(number: str, region: str = DEFAULT_REGION) -> str:
+    """A stored E.164 number as people write it: nationally at home ("138 0013 8000"),
+    internationally otherwise ("+44 20 7946 0958"); anything unparseable as stored."""
+    try:
+        parsed = phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException:
+        return number
+    style = phonenumbers.PhoneNumberFormat
+    home = phonenumbers.region_code_for_number(parsed) == region
+    return phonenumbers.format_number(parsed, style.NATIONAL if home else style.INTERNATIONAL)
+
+
 def email(raw: str) -> str:
     value = raw.strip().lower()
     if not _EMAIL.match(value):

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from guanxi.auth import service as auth_service
 from guanxi.auth.models import User
 from guanxi.auth.visibility import team_subtree
-from guanxi.customers import custom_fields
+from guanxi.customers import custom_fields, normalize
 from guanxi.customers.labels import CHOICE_LABELS, CONTACT_FIELD_LABELS, FIELD_LABELS
 from guanxi.customers.models import Contact, Customer, CustomFieldDefinition
 from guanxi.customers.schemas import EmailIn, FamilyMemberIn, PhoneIn
@@ -24,19 +24,8 @@ from guanxi.web.forms import FormInvalid, parse
 
 FieldsT = TypeVar("FieldsT", bound=BaseModel)
 
-# labels offered for phones and e-mails; any other label already stored is kept as it is
-PHONE_LABELS: dict[str, str] = {
-    "mobile": N_("Mobile"),
-    "work": N_("Work"),
-    "home": N_("Home"),
-    "fax": N_("Fax"),
-    "other": N_("Other"),
-}
-EMAIL_LABELS: dict[str, str] = {
-    "work": N_("Work"),
-    "personal": N_("Personal"),
-    "other": N_("Other"),
-}
+PHONE_LABELS = CHOICE_LABELS["phone_label"]
+EMAIL_LABELS = CHOICE_LABELS["email_label"]
 
 # profile fields that are free text (blank means "empty"), and those where blank means "none"
 TEXT_FIELDS = (
@@ -170,7 +159,7 @@ def customer_values(customer: Customer) -> dict[str, Any]:
     values["birthday"] = customer.birthday.isoformat() if customer.birthday else ""
     values["owner_id"] = customer.owner_id
     values["version"] = customer.version
-    values["phone_number"] = [p.number for p in customer.phones]
+    values["phone_number"] = [normalize.display_phone(p.number) for p in customer.phones]
     values["phone_label"] = [p.label for p in customer.phones]
     values["email_address"] = [e.address for e in customer.emails]
     values["email_label"] = [e.label for e in customer.emails]

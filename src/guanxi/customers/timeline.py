@@ -26,11 +26,7 @@ from guanxi.customers.models import Customer
 from guanxi.errors import N_, NotFound
 from guanxi.web import i18n
 
-# where a consent entry came from, as people read it; other sources are shown as recorded
-CONSENT_SOURCES = {
-    "staff": N_("recorded on the customer page"),
-    "erasure": N_("personal data erasure"),
-}
+CONSENT_SOURCES = CHOICE_LABELS["consent_source"]
 
 
 @dataclass(frozen=True)
