@@ -77,7 +77,9 @@ def test_list_shows_only_the_users_customers_and_filters_them(client: TestClient
     assert "张敏" not in page.text  # team B's customer, though in the same city with the same tag
     # labels of kind and type, the first phone and e-mail, the tags
     assert "Organisation" in page.text and "Distributor" in page.text
-    assert "138 0013 8000" in page.text and "zhang.wei@example.com" in page.text  # as written at home
+    assert (
+        "138 0013 8000" in page.text and "zhang.wei@example.com" in page.text
+    )  # as written at home
     assert '<span class="badge">VIP</span>' in page.text
 
     def names(**params: str) -> list[str]:
@@ -263,6 +265,24 @@ def test_a_manager_reassigns_a_selection(client: TestClient, people: People, ses
         manager.user.id,
         outsider.user.id,
     ]
+    # handing customers to someone out of the manager's sight is refused, as through the API
+    reply = _bulk(client, {"action": "assign", "owner_id": str(outsider.user.id), "ids": [first]})
+    assert (
+        "You may hand records only to people whose records you can see."
+        in client.get(reply.headers["location"]).text
+    )
+    api = client.post(
+        "/api/v1/customers/bulk/assign",
+        json={"customer_ids": [first], "owner_id": outsider.user.id},
+        headers=people.token(manager),
+    )
+    assert api.status_code == 422 and api.json()["errors"][0]["field"] == "owner_id"
+    moved = client.patch(
+        f"/api/v1/customers/{first}",
+        json={"owner_id": outsider.user.id},
+        headers={**people.token(manager), "If-Match": '"2"'},
+    )
+    assert moved.status_code == 422, moved.text
     # an unknown owner is refused with the reason, and nothing changes
     reply = _bulk(client, {"action": "assign", "owner_id": "999999", "ids": [first]})
     assert "The owner must be an active user." in client.get(reply.headers["location"]).text

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
 from guanxi.auth.models import RecordShare, Team, User
 from guanxi.db import BigId
-from guanxi.errors import N_, NotFound
+from guanxi.errors import N_, FieldError, InvalidInput, NotFound
 
 T = TypeVar("T")
 
@@ -109,3 +109,27 @@ def share(session: Session, record: Owned, *, with_user: User, actor: User) -> R
     session.add(grant)
     session.flush()
     return grant
+
+
+def reachable_users(session: Session, actor: User) -> list[User]:
+    """The active users whose records ``actor`` sees by their role's scope: everyone, the users
+    of the actor's team and the teams below it, or only the actor. Records may be handed only
+    to these people, so nobody gives a record away out of their own sight by mistake."""
+    scope = actor.role.record_scope
+    stmt = select(User).where(User.is_active.is_(True))
+    if scope == "team" and actor.team_id is not None:
+        stmt = stmt.where(or_(User.id == actor.id, User.team_id.in_(team_subtree(actor.team_id))))
+    elif scope != "all":
+        return [actor] if actor.id is not None else []
+    return sorted(session.scalars(stmt), key=lambda u: u.label.lower())
+
+
+def ensure_may_hand_to(session: Session, actor: User, owner: User) -> None:
+    """Refuse to make ``owner`` the owner of a record unless ``actor`` reaches them."""
+    if actor.role.record_scope == "all" or owner.id == actor.id:
+        return
+    if all(u.id != owner.id for u in reachable_users(session, actor)):
+        raise InvalidInput(
+            N_("You may hand records only to people whose records you can see."),
+            errors=[FieldError("owner_id", N_("Outside your team."))],
+        )

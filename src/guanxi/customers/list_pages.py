@@ -9,11 +9,10 @@ from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy.orm import Session
 
 from guanxi.auth import service as auth_service
 from guanxi.auth.models import User
-from guanxi.auth.visibility import team_subtree
+from guanxi.auth.visibility import reachable_users
 from guanxi.customers import normalize, tags
 from guanxi.customers import service as customer_service
 from guanxi.customers.labels import CHOICE_LABELS, choice_label
@@ -40,19 +39,6 @@ BULK_ACTIONS = {
     "assign": N_("Assign to owner"),
 }
 _SCRIPT = Path(__file__).parent / "static" / "customer_search.js"
-
-
-def owner_choices(session: Session, actor: User) -> list[User]:
-    """Active users whose customers the actor may see: everyone, their team's tree, or only
-    themselves (the owner filter and the bulk "assign" list offer these)."""
-    scope = actor.role.record_scope
-    if scope != "all" and (scope != "team" or actor.team_id is None):
-        return [actor]
-    users = list(auth_service.list_users(session=session, active=True, limit=500).items)
-    if scope == "team" and actor.team_id is not None:
-        teams = set(session.scalars(team_subtree(actor.team_id)))
-        users = [u for u in users if u.team_id in teams or u.id == actor.id]
-    return sorted(users, key=lambda u: u.label)
 
 
 def _filter_params(request: Request) -> list[tuple[str, str]]:
@@ -141,7 +127,7 @@ def customer_list(
         if page.next_cursor:
             kept = [(k, v) for k, v in params.multi_items() if k != "cursor" and v]
             next_url = "/customers?" + urlencode([*kept, ("cursor", page.next_cursor)])
-    owners = owner_choices(session, actor)
+    owners = reachable_users(session, actor)
     owner_labels = {u.id: u.label for u in owners}
     missing = {c.owner_id for c in customers if c.owner_id and c.owner_id not in owner_labels}
     for owner_id in missing:  # owners outside the filter's choices (a shared record's owner)

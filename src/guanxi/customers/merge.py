@@ -19,6 +19,7 @@ from guanxi.concurrency import ensure_version
 from guanxi.customers import service as customer_service
 from guanxi.customers import tags as tag_service
 from guanxi.customers.models import (
+    PROFILE_FIELDS,
     ConsentEvent,
     Contact,
     Customer,
@@ -34,31 +35,7 @@ Side = Literal["survivor", "other"]
 Mover = Callable[[Session, int, int], int]
 
 # fields the user chooses between; lists (phones, e-mails, family, tags) are combined instead
-CHOOSABLE = (
-    "kind",
-    "name",
-    "customer_type",
-    "gender",
-    "birthday",
-    "occupation",
-    "industry",
-    "company",
-    "region",
-    "city",
-    "district",
-    "address",
-    "postal_code",
-    "source_channel",
-    "preferred_channel",
-    "preferred_contact_time",
-    "interests",
-    "notes",
-    "risk_level",
-    "credit_note",
-    "external_id",
-    "owner_id",
-    "id_number_encrypted",
-)
+CHOOSABLE = (*PROFILE_FIELDS, "owner_id", "id_number_encrypted")
 
 _movers: dict[str, Mover] = {}
 

@@ -46,6 +46,33 @@ class GramList(TypeDecorator[list[str]]):
         return list(value) if dialect.name == "postgresql" else str(value).split()
 
 
+# The customer's own single-valued profile fields, in the order forms and exports show them:
+# what the API writes, an import fills, and a merge chooses between (lists and keys aside).
+PROFILE_FIELDS: tuple[str, ...] = (
+    "kind",
+    "name",
+    "customer_type",
+    "gender",
+    "birthday",
+    "occupation",
+    "industry",
+    "company",
+    "region",
+    "city",
+    "district",
+    "address",
+    "postal_code",
+    "source_channel",
+    "preferred_channel",
+    "preferred_contact_time",
+    "interests",
+    "notes",
+    "risk_level",
+    "credit_note",
+    "external_id",
+)
+
+
 class Customer(Owned, Timestamped, Versioned, Audited, Base):
     """A person or an organisation the company does business with, directly or through a channel."""
 

@@ -11,9 +11,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from guanxi.auth import service as auth_service
 from guanxi.auth.models import User
-from guanxi.auth.visibility import team_subtree
+from guanxi.auth.visibility import reachable_users
 from guanxi.customers import custom_fields, normalize
 from guanxi.customers.labels import CHOICE_LABELS, CONTACT_FIELD_LABELS, FIELD_LABELS
 from guanxi.customers.models import Contact, Customer, CustomFieldDefinition
@@ -127,15 +126,7 @@ def assignable_owners(session: Session, actor: User, current_owner_id: int | Non
     """Whom the actor may make a customer's owner: with "manage customers", the active users
     their record scope reaches; otherwise only themselves. The current owner stays offered, so
     an edit never reassigns a record by accident."""
-    users = [actor]
-    if actor.can("customers", "manage"):
-        active = auth_service.list_users(session=session, active=True, limit=500).items
-        scope = actor.role.record_scope
-        if scope == "all":
-            users = list(active)
-        elif scope == "team" and actor.team_id is not None:
-            teams = set(session.scalars(team_subtree(actor.team_id)))
-            users = [u for u in active if u.id == actor.id or u.team_id in teams]
+    users = reachable_users(session, actor) if actor.can("customers", "manage") else [actor]
     if current_owner_id is not None and all(u.id != current_owner_id for u in users):
         owner = session.get(User, current_owner_id)
         if owner is not None:

@@ -13,10 +13,16 @@ from sqlalchemy.orm import Session
 
 from guanxi import crypto
 from guanxi.auth.models import User
-from guanxi.auth.visibility import get_visible, restrict
+from guanxi.auth.visibility import ensure_may_hand_to, get_visible, restrict
 from guanxi.concurrency import ensure_version
 from guanxi.customers import custom_fields, normalize, tags
-from guanxi.customers.models import Customer, CustomerEmail, CustomerPhone, FamilyMember
+from guanxi.customers.models import (
+    PROFILE_FIELDS,
+    Customer,
+    CustomerEmail,
+    CustomerPhone,
+    FamilyMember,
+)
 from guanxi.customers.schemas import (
     CustomerCreate,
     CustomerFields,
@@ -31,30 +37,6 @@ from guanxi.customers.search import SORTABLE, CustomerFilter, filter_clauses, is
 from guanxi.db import utcnow
 from guanxi.errors import N_, Conflict, FieldError, InvalidInput, NotFound
 from guanxi.pagination import Page, paginate_sorted
-
-_SCALARS = (
-    "kind",
-    "name",
-    "customer_type",
-    "gender",
-    "birthday",
-    "occupation",
-    "industry",
-    "company",
-    "region",
-    "city",
-    "district",
-    "address",
-    "postal_code",
-    "source_channel",
-    "preferred_channel",
-    "preferred_contact_time",
-    "interests",
-    "notes",
-    "risk_level",
-    "credit_note",
-    "external_id",
-)
 
 
 def get(*, session: Session, actor: User, customer_id: int) -> Customer:
@@ -100,7 +82,7 @@ def delete(
 def _apply(
     session: Session, actor: User, customer: Customer, fields: CustomerFields, given: set[str]
 ) -> None:
-    for name in _SCALARS:
+    for name in PROFILE_FIELDS:
         if name in given:
             setattr(customer, name, getattr(fields, name))
     if "external_id" in given and fields.external_id:
@@ -135,6 +117,7 @@ def _apply(
                 N_("The owner must be an active user."),
                 errors=[FieldError("owner_id", N_("Unknown or disabled user."))],
             )
+        ensure_may_hand_to(session, actor, owner)
         customer.owner_id = owner.id
         customer.team_id = owner.team_id
     refresh_search_fields(customer)
@@ -286,6 +269,7 @@ def bulk_assign(*, session: Session, actor: User, customer_ids: list[int], owner
             N_("The owner must be an active user."),
             errors=[FieldError("owner_id", N_("Unknown or disabled user."))],
         )
+    ensure_may_hand_to(session, actor, owner)
     ids = visible_ids(session=session, actor=actor, customer_ids=customer_ids)
     changed = 0
     for customer in session.scalars(select(Customer).where(Customer.id.in_(ids))):
@@ -308,7 +292,7 @@ def masked_id_number(customer: Customer) -> str | None:
 
 def to_read(customer: Customer) -> CustomerRead:
     return CustomerRead(
-        **{name: getattr(customer, name) for name in _SCALARS},
+        **{name: getattr(customer, name) for name in PROFILE_FIELDS},
         id=customer.id,
         phones=[PhoneRead.model_validate(p) for p in customer.phones],
         emails=[EmailRead.model_validate(e) for e in customer.emails],
