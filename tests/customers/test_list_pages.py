@@ -6,11 +6,13 @@ from __future__ import annotations
 import html
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from guanxi.audit.models import AuditEntry
+from guanxi.customers import list_pages
 from guanxi.customers.models import Customer
 from tests.conftest import PASSWORD, People, Person
 from tests.web.forms import csrf_from, sign_in
@@ -312,3 +314,15 @@ def test_users_who_cannot_read_customers_get_no_search_box(client: TestClient, p
     client.cookies.clear()
     assert client.get("/customers", follow_redirects=False).status_code == 303  # to sign in
     assert "global-search" not in client.get("/login").text
+
+
+def test_large_lists_say_more_than_instead_of_counting_everything(
+    client: TestClient, people: People, monkeypatch: pytest.MonkeyPatch
+):
+    _two_teams(client, people)  # the signed-in rep sees three customers
+    monkeypatch.setattr(list_pages, "COUNT_CAP", 2)
+    page = client.get("/customers").text
+    assert "More than 2" in page and _total(page) == 3
+    monkeypatch.setattr(list_pages, "COUNT_CAP", 3)
+    page = client.get("/customers").text
+    assert "Total: 3" in page and "More than" not in page

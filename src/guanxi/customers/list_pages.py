@@ -30,6 +30,7 @@ SORT_COLUMNS = ("name", "city", "created_at", "updated_at")
 # a column's first click sorts names A→Z and dates newest first
 FIRST_ORDER = {"name": "asc", "city": "asc", "created_at": "desc", "updated_at": "desc"}
 PAGE_SIZE = 50
+COUNT_CAP = 10_000  # beyond this the list says "more than": an exact count costs a full scan
 MAX_PAGE_SIZE = 200
 # URL parameters that choose the page and its order rather than which customers are listed
 _NOT_FILTERS = frozenset({"cursor", "sort", "order", "limit"})
@@ -119,7 +120,9 @@ def customer_list(
                 limit=limit,
                 cursor=params.get("cursor") or None,
             )
-            total = customer_service.count_customers(session=session, actor=actor, spec=spec)
+            total = customer_service.count_customers(
+                session=session, actor=actor, spec=spec, cap=COUNT_CAP
+            )
     except FormInvalid as invalid:
         message = invalid.message
     else:
@@ -139,6 +142,7 @@ def customer_list(
         {
             "customers": customers,
             "total": total,
+            "count_cap": COUNT_CAP,
             "next_url": next_url,
             "first_url": "/customers?" + back if params.get("cursor") else None,
             "spec": spec,

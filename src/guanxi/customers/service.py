@@ -220,13 +220,16 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def count_customers(*, session: Session, actor: User, spec: CustomerFilter) -> int:
-    stmt = restrict(
-        select(func.count()).select_from(Customer).where(*filter_clauses(session, spec)),
-        Customer,
-        actor,
-    )
-    return int(session.scalar(stmt) or 0)
+def count_customers(
+    *, session: Session, actor: User, spec: CustomerFilter, cap: int | None = None
+) -> int:
+    """How many customers the filter finds among those ``actor`` may see. With ``cap``, counting
+    stops at ``cap + 1`` (a list shows "more than 10,000" rather than scan a million rows on
+    every page view); exports and reports count exactly."""
+    matching = restrict(select(Customer.id).where(*filter_clauses(session, spec)), Customer, actor)
+    if cap is not None:
+        matching = matching.limit(cap + 1)
+    return int(session.scalar(select(func.count()).select_from(matching.subquery())) or 0)
 
 
 def visible_ids(*, session: Session, actor: User, customer_ids: list[int]) -> list[int]:
