@@ -131,12 +131,13 @@ def seal_personal(
 
     Bulk writers (imports) that append audit entries themselves call this too."""
     sealed: dict[str, Any] = {}
+    seal = None
     for field, change in changes.items():
         if field in personal and isinstance(change, dict):
+            if seal is None:
+                seal = personal_log.sealer(session, entity_type, entity_id)
             sealed[field] = {
-                side: personal_log.seal(session, entity_type, entity_id, value)
-                for side, value in change.items()
-                if value is not None
+                side: seal(value) for side, value in change.items() if value is not None
             }
         else:
             sealed[field] = change

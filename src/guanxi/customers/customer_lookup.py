@@ -4,11 +4,13 @@ found too (so it is not imported twice) but is never changed or revealed."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, Text, bindparam, func, literal_column, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from guanxi.auth.models import User
@@ -176,22 +178,56 @@ def load(session: Session, ids: set[int]) -> dict[int, Existing]:
 def same_name_and_city(
     session: Session, actor: User, names_by_city: dict[str, set[str]]
 ) -> dict[tuple[str, str], int]:
-    """The oldest active customer the importer may see per (city, name key) asked for."""
+    """The oldest active customer the importer may see per (city, name key) asked for.
+
+    One query for a batch's pairs: the pairs come in as one or two parameters (on PostgreSQL
+    two unnested arrays, on SQLite a JSON array read by ``json_each``; a VALUES list of bound
+    pairs costs SQLAlchemy ~40 us a pair to build), and each pair's oldest customer is a
+    correlated subquery, so it is always an index lookup on (city, name key): joined instead,
+    PostgreSQL hashes the whole table when its statistics still say it is small."""
+    pairs = [(city, key) for city, names in names_by_city.items() for key in sorted(names)]
     found: dict[tuple[str, str], int] = {}
-    # one city at a time, so only the batch's own (city, name) pairs come back (a row-value
-    # IN is answered with a scan on PostgreSQL)
-    for city, names in names_by_city.items():
-        for chunk in chunked(names, 1000):
-            stmt = restrict(
-                select(Customer.name_key, func.min(Customer.id)).where(
-                    Customer.city == city,
-                    one_of(session, Customer.name_key, chunk),
-                    Customer.deleted_at.is_(None),
-                    Customer.merged_into_id.is_(None),
-                ),
-                Customer,
-                actor,
-            ).group_by(Customer.name_key)
-            for key, cid in session.execute(stmt):
+    for chunk in chunked(pairs, 2000):
+        wanted = _pairs(session, chunk)
+        oldest = restrict(
+            select(func.min(Customer.id)).where(
+                Customer.city == wanted.c.city,
+                Customer.name_key == wanted.c.name_key,
+                Customer.deleted_at.is_(None),
+                Customer.merged_into_id.is_(None),
+            ),
+            Customer,
+            actor,
+        ).scalar_subquery()
+        stmt = select(wanted.c.city, wanted.c.name_key, oldest).select_from(wanted)
+        for city, key, cid in session.execute(stmt):
+            if cid is not None:
                 found[(city, key)] = cid
     return found
+
+
+def _pairs(session: Session, chunk: list[tuple[str, str]]) -> Any:
+    """(city, name_key) pairs as a table to select from."""
+    if session.get_bind().dialect.name == "postgresql":
+        return (
+            func.unnest(
+                bindparam(None, [c for c, _ in chunk], type_=ARRAY(Text())),
+                bindparam(None, [k for _, k in chunk], type_=ARRAY(Text())),
+            )
+            .table_valued("city", "name_key")
+            .render_derived()
+            .alias("wanted")
+        )
+    each = (
+        func.json_each(bindparam(None, json.dumps(chunk, ensure_ascii=False)))
+        .table_valued("value")
+        .alias("pairs")
+    )
+    return (
+        select(
+            func.json_extract(each.c.value, literal_column("'$[0]'")).label("city"),
+            func.json_extract(each.c.value, literal_column("'$[1]'")).label("name_key"),
+        )
+        .select_from(each)
+        .subquery("wanted")
+    )

@@ -6,14 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, delete, insert, update
+from sqlalchemy import Table, and_, bindparam, delete, update
 from sqlalchemy.orm import Session
 
+from guanxi.audit import personal
 from guanxi.customers.customer_lookup import IMPORTED, Existing
 from guanxi.customers.import_batch import (
     RunContext,
     allocate_ids,
-    create_subject_keys,
     insert_rows,
 )
 from guanxi.customers.import_rows import CustomerRow
@@ -25,6 +25,9 @@ DERIVED = ("name_key", "search_text", "search_grams")
 _OWNED = ("owner_id", "team_id", "custom_fields", "id_number_encrypted", "id_number_index")
 _UPDATED = IMPORTED + DERIVED + _OWNED
 _TABLE: Table = Customer.__table__  # type: ignore[assignment]
+_PHONES: Table = CustomerPhone.__table__  # type: ignore[assignment]
+_EMAILS: Table = CustomerEmail.__table__  # type: ignore[assignment]
+_TAGS: Table = CustomerTag.__table__  # type: ignore[assignment]
 
 
 @dataclass
@@ -54,7 +57,7 @@ def insert_new(session: Session, inserts: list[PlannedWrite], context: RunContex
     insert_rows(session, _TABLE, [w.values for w in inserts])
     _insert_children(session, inserts)
     _link_new_tags(session, inserts)
-    create_subject_keys(session, "customer", ids)
+    personal.create_keys(session, "customer", ids)
 
 
 def _insert_children(session: Session, writes: list[PlannedWrite]) -> None:
@@ -71,11 +74,10 @@ def _insert_children(session: Session, writes: list[PlannedWrite]) -> None:
             {"customer_id": w.values["id"], "address": e, "label": "work", "position": i}
             for i, e in enumerate(w.emails, start=held_emails)
         ]
-    connection = session.connection()
     if phones:
-        connection.execute(insert(CustomerPhone), phones)
+        insert_rows(session, _PHONES, phones)
     if emails:
-        connection.execute(insert(CustomerEmail), emails)
+        insert_rows(session, _EMAILS, emails)
 
 
 def update_changed(session: Session, updates: list[PlannedWrite]) -> None:
@@ -115,7 +117,7 @@ def _relink_tags(session: Session, updates: list[PlannedWrite]) -> None:
         removed += [{"c": write.existing.id, "t": t} for t in before - after]
     connection = session.connection()
     if added:
-        connection.execute(insert(CustomerTag), added)
+        insert_rows(session, _TAGS, added)
     if removed:
         connection.execute(
             delete(CustomerTag).where(
@@ -128,4 +130,4 @@ def _relink_tags(session: Session, updates: list[PlannedWrite]) -> None:
 def _link_new_tags(session: Session, inserts: list[PlannedWrite]) -> None:
     links = [{"customer_id": w.values["id"], "tag_id": t.id} for w in inserts for t in w.tags]
     if links:
-        session.connection().execute(insert(CustomerTag), links)
+        insert_rows(session, _TAGS, links)

@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, delete, insert, select, update
+from sqlalchemy import Table, and_, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
+from guanxi.audit import personal
 from guanxi.auth.models import User
 from guanxi.auth.visibility import restrict
 from guanxi.customers import custom_fields, tags
@@ -31,7 +32,6 @@ from guanxi.customers.import_batch import (
     allocate_ids,
     audit_batch,
     chunked,
-    create_subject_keys,
     created_changes,
     insert_rows,
     one_of,
@@ -381,12 +381,11 @@ def _insert(session: Session, inserts: list[_Write], context: RunContext) -> Non
     for write, contact_id in zip(inserts, ids, strict=True):
         write.values["id"] = contact_id
         context.seen.add(contact_id)
-    connection = session.connection()
     insert_rows(session, _TABLE, [w.values for w in inserts])
     links = [{"contact_id": w.values["id"], "tag_id": t.id} for w in inserts for t in w.tags]
     if links:
-        connection.execute(insert(ContactTag), links)
-    create_subject_keys(session, "contact", ids)
+        insert_rows(session, ContactTag.__table__, links)  # type: ignore[arg-type]
+    personal.create_keys(session, "contact", ids)
 
 
 def _update(session: Session, updates: list[_Write]) -> None:
@@ -417,7 +416,7 @@ def _update(session: Session, updates: list[_Write]) -> None:
         links += [{"contact_id": write.existing.id, "tag_id": t} for t in after - before]
         removed += [{"c": write.existing.id, "t": t} for t in before - after]
     if links:
-        connection.execute(insert(ContactTag), links)
+        insert_rows(session, ContactTag.__table__, links)  # type: ignore[arg-type]
     if removed:
         connection.execute(
             delete(ContactTag).where(

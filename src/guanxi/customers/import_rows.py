@@ -96,7 +96,7 @@ def parse_date(text: str) -> date:
 
 
 def split_list(text: str, separators: re.Pattern[str] = _LIST_SEPARATORS) -> list[str]:
-    return [part.strip() for part in separators.split(text) if part.strip()]
+    return [stripped for part in separators.split(text) if (stripped := part.strip())]
 
 
 class _Checker:
