@@ -17,32 +17,16 @@ from guanxi.auth.models import User
 from guanxi.auth.visibility import restrict
 from guanxi.customers.import_batch import chunked, one_of
 from guanxi.customers.import_rows import CustomerRow
-from guanxi.customers.models import Customer, CustomerEmail, CustomerPhone, CustomerTag
+from guanxi.customers.models import (
+    PROFILE_FIELDS,
+    Customer,
+    CustomerEmail,
+    CustomerPhone,
+    CustomerTag,
+)
 
 # the columns an import writes
-IMPORTED = (
-    "kind",
-    "name",
-    "customer_type",
-    "gender",
-    "birthday",
-    "occupation",
-    "industry",
-    "company",
-    "region",
-    "city",
-    "district",
-    "address",
-    "postal_code",
-    "source_channel",
-    "preferred_channel",
-    "preferred_contact_time",
-    "interests",
-    "notes",
-    "risk_level",
-    "credit_note",
-    "external_id",
-)
+IMPORTED = PROFILE_FIELDS
 _TABLE: Table = Customer.__table__  # type: ignore[assignment]
 
 
