@@ -699,6 +699,22 @@ def test_owner_column_and_default_owner(
     plain = run_import(session, units, manager, write_csv(tmp_path / "p.csv", [["姓名"], ["赵敏"]]))
     assert plain.inserted == 1
     assert next(c for c in customers(session) if c.name == "赵敏").owner_id == manager.user.id
+    # records are handed only to people within the importer's sight, by column or by default
+    people.user("sales", team=people.team("South"), username="far.away")
+    far = [["姓名", "负责人"], ["钱进", "far.away"]]
+    refused = run_import(session, units, manager, write_csv(tmp_path / "far.csv", far))
+    assert (refused.inserted, refused.rejected) == (0, 1)
+    assert report(refused) == [
+        (2, "负责人", "You may hand records only to people whose records you can see.")
+    ]
+    with pytest.raises(InvalidInput):
+        run_import(
+            session,
+            units,
+            manager,
+            write_csv(tmp_path / "x.csv", [["姓名"], ["孙丽"]]),
+            owner="far.away",
+        )
 
 
 def test_runs_are_visible_to_their_creator_and_to_roles_that_see_everything(

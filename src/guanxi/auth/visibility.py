@@ -111,6 +111,9 @@ def share(session: Session, record: Owned, *, with_user: User, actor: User) -> R
     return grant
 
 
+OUT_OF_REACH = N_("You may hand records only to people whose records you can see.")
+
+
 def reachable_users(session: Session, actor: User) -> list[User]:
     """The active users whose records ``actor`` sees by their role's scope: everyone, the users
     of the actor's team and the teams below it, or only the actor. Records may be handed only
@@ -129,7 +132,4 @@ def ensure_may_hand_to(session: Session, actor: User, owner: User) -> None:
     if actor.role.record_scope == "all" or owner.id == actor.id:
         return
     if all(u.id != owner.id for u in reachable_users(session, actor)):
-        raise InvalidInput(
-            N_("You may hand records only to people whose records you can see."),
-            errors=[FieldError("owner_id", N_("Outside your team."))],
-        )
+        raise InvalidInput(OUT_OF_REACH, errors=[FieldError("owner_id", N_("Outside your team."))])

@@ -20,6 +20,7 @@ from guanxi.audit import personal, tracking
 from guanxi.audit.chain import PendingEntry, append
 from guanxi.auth import service as auth_service
 from guanxi.auth.models import User
+from guanxi.auth.visibility import reachable_users
 from guanxi.bulk import insert_many
 from guanxi.customers.import_rows import RowError
 from guanxi.errors import N_
@@ -87,6 +88,8 @@ class RunContext:
     seen: SeenIds = field(default_factory=SeenIds)
     # username -> (user id, team id) of an active user, or None: looked up once per run
     owners: dict[str, Owner | None] = field(default_factory=dict)
+    # ids of the users the importer may hand records to, found on first need
+    reachable: set[int] | None = None
 
 
 def chunked(values: Iterable[T], size: int = IN_CHUNK) -> Iterator[list[T]]:
@@ -177,3 +180,12 @@ def resolve_owner(session: Session, context: RunContext, username: str) -> Owner
         active = user is not None and user.is_active
         context.owners[key] = (user.id, user.team_id) if user is not None and active else None
     return context.owners[key]
+
+
+def owner_in_reach(session: Session, context: RunContext, owner_id: int | None) -> bool:
+    """Whether the importer may hand records to this user (the rule of ``reachable_users``)."""
+    if context.reachable is None:
+        if context.actor.role.record_scope == "all":
+            return True
+        context.reachable = {u.id for u in reachable_users(session, context.actor)}
+    return owner_id in context.reachable

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from guanxi import crypto
 from guanxi.audit import tracking
 from guanxi.auth.models import User
+from guanxi.auth.visibility import OUT_OF_REACH
 from guanxi.customers import custom_fields, normalize, tags
 from guanxi.customers.customer_lookup import IMPORTED, Existing, Matches, lookup, same_name_and_city
 from guanxi.customers.customer_writes import PlannedWrite, insert_new, update_changed
@@ -37,6 +38,7 @@ from guanxi.customers.import_batch import (
     RunContext,
     audit_batch,
     created_changes,
+    owner_in_reach,
     resolve_owner,
 )
 from guanxi.customers.import_rows import CustomerRow, RowError
@@ -203,6 +205,8 @@ class _Planner:
         owner = resolve_owner(self.session, self.context, row.owner)
         if owner is None:
             raise _Refused(row, self._column("owner"), N_("Unknown or disabled user."))
+        if not owner_in_reach(self.session, self.context, owner[0]):
+            raise _Refused(row, self._column("owner"), OUT_OF_REACH)
         return owner
 
     def _match(self, row: CustomerRow) -> int | None:

@@ -29,6 +29,7 @@ from guanxi.audit.chain import AuditActor
 from guanxi.auth import service as auth_service
 from guanxi.auth.models import User
 from guanxi.auth.permissions import ADMIN_ROLE
+from guanxi.auth.visibility import ensure_may_hand_to
 from guanxi.config import Settings
 from guanxi.customers import column_mapping, import_contacts, import_customers, import_report
 from guanxi.customers.file_formats import SourceRow, count_rows, format_of, open_table
@@ -138,7 +139,7 @@ def start_run(
         stored_path=str(path.resolve()),
         file_format=file_format,
         dry_run=dry_run,
-        mapping={"columns": checked, "owner_id": _owner_id(session, owner)},
+        mapping={"columns": checked, "owner_id": _owner_id(session, actor, owner)},
         created_by_id=actor.id,
         status=PENDING,
     )
@@ -183,7 +184,7 @@ def read_columns(path: Path, file_format: str) -> list[str]:
         return table.columns
 
 
-def _owner_id(session: Session, username: str | None) -> int | None:
+def _owner_id(session: Session, actor: User, username: str | None) -> int | None:
     if not username:
         return None
     user = auth_service.get_user_by_username(session=session, username=username)
@@ -193,6 +194,7 @@ def _owner_id(session: Session, username: str | None) -> int | None:
             errors=[FieldError("owner", N_("Unknown or disabled user."))],
             name=username,
         )
+    ensure_may_hand_to(session, actor, user)
     return user.id
 
 
