@@ -425,3 +425,29 @@ def test_new_and_numeric_paths_do_not_capture_other_pages(client: TestClient, ma
     assert "New customer" in client.get("/customers/new").text
     assert client.get("/customers/duplicates").status_code == 200
     assert client.get("/customers/999999999").status_code == 404
+
+
+def test_the_timeline_shows_contacts_joining_and_changing(
+    client: TestClient, people: People, manager
+):  # type: ignore[no-untyped-def]
+    headers = people.token(manager)
+    org = _customer(client, headers, name="华为技术", kind="organisation")
+    contact = client.post(
+        "/api/v1/contacts",
+        json={"organisation_id": org, "name": "余承东", "title": "CEO"},
+        headers=headers,
+    ).json()
+    changed = client.patch(
+        f"/api/v1/contacts/{contact['id']}",
+        json={"title": "董事长", "purchase_role": "decision_maker"},
+        headers={**headers, "If-Match": f'"{contact["version"]}"'},
+    )
+    assert changed.status_code == 200, changed.text
+    sign_in(client, manager.username, PASSWORD)
+    page = html.unescape(client.get(f"/customers/{org}", params={"timeline": "contact"}).text)
+    assert "Contact 余承东 added" in page and "Contact 余承东 changed" in page
+    assert "董事长" in page and "Decision maker" in page
+    assert f'href="/contacts/{contact["id"]}/edit"' in page
+    # another customer's timeline does not show them
+    other = _customer(client, headers, name="别家")
+    assert "余承东" not in client.get(f"/customers/{other}").text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ def list_entries(
     actor: str | None = None,
     entity_type: str | None = None,
     entity_id: str | None = None,
+    entity_ids: Sequence[str] | None = None,
     action: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
@@ -33,6 +35,8 @@ def list_entries(
         stmt = stmt.where(AuditEntry.entity_type == entity_type)
     if entity_id:
         stmt = stmt.where(AuditEntry.entity_id == entity_id)
+    if entity_ids is not None:
+        stmt = stmt.where(AuditEntry.entity_id.in_(entity_ids))
     if action:
         # "login" matches login.failed, login.succeeded and login.throttled
         stmt = stmt.where(

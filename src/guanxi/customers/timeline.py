@@ -15,14 +15,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from guanxi.audit import service as audit_service
 from guanxi.audit.models import AuditEntry
 from guanxi.auth import service as auth_service
 from guanxi.customers import consent, custom_fields
-from guanxi.customers.labels import CHOICE_LABELS, FIELD_LABELS, choice_label
-from guanxi.customers.models import Customer
+from guanxi.customers.labels import (
+    CHOICE_LABELS,
+    CONTACT_FIELD_LABELS,
+    FIELD_LABELS,
+    choice_label,
+)
+from guanxi.customers.models import Contact, Customer
 from guanxi.errors import N_, NotFound
 from guanxi.web import i18n
 
@@ -258,6 +264,71 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+# ---------------------------------------------------------------- contacts (audit log)
+
+_CONTACT_TITLES = {
+    "create": N_("Contact {name} added"),
+    "update": N_("Contact {name} changed"),
+    "delete": N_("Contact {name} removed"),
+}
+
+
+def _contacts_source(
+    session: Session, customer: Customer, before: datetime | None, limit: int
+) -> list[TimelineEntry]:
+    """Changes to the organisation's contacts, so whoever reads the 360 page sees who joined,
+    changed role or left. Contacts are few, so their ids go into one query."""
+    names = {
+        str(contact_id): name
+        for contact_id, name in session.execute(
+            select(Contact.id, Contact.name).where(Contact.organisation_id == customer.id)
+        )
+    }
+    if not names:
+        return []
+    until = before + timedelta(microseconds=1) if before is not None else None
+    page = audit_service.list_entries(
+        session=session, entity_type="contact", entity_ids=list(names), until=until, limit=limit
+    )
+    entries = []
+    for entry in page.items:
+        if entry.action not in _CONTACT_TITLES:
+            continue
+        changes: tuple[Change, ...] = ()
+        if entry.action == "update":
+            readable = audit_service.readable_changes(session=session, entry=entry)
+            changes = tuple(_contact_changes(readable))
+        entries.append(
+            TimelineEntry(
+                at=entry.occurred_at,
+                kind="contact",
+                title=_CONTACT_TITLES[entry.action],
+                key=f"audit:{entry.id:012d}",
+                actor=entry.actor_username,
+                link=f"/contacts/{entry.entity_id}/edit",
+                params={"name": names[entry.entity_id]},
+                changes=changes,
+            )
+        )
+    return entries
+
+
+def _contact_changes(raw: dict[str, Any]) -> list[Change]:
+    changes = []
+    for name, change in raw.items():
+        if name not in CONTACT_FIELD_LABELS or not isinstance(change, dict):
+            continue
+        before, after = change.get("before"), change.get("after")
+        label = CONTACT_FIELD_LABELS[name]
+        if name == "purchase_role":
+            changes.append(
+                Change(label, choice_label(name, before), choice_label(name, after), True)
+            )
+        else:
+            changes.append(Change(label, _text(before), _text(after)))
+    return changes
+
+
 # ---------------------------------------------------------------- consent ledger
 
 
@@ -290,3 +361,4 @@ def _consent_source(
 
 register("change", N_("Changes"), _audit_source)
 register("consent", N_("Consent"), _consent_source)
+register("contact", N_("Contacts"), _contacts_source)
