@@ -451,3 +451,32 @@ def test_the_timeline_shows_contacts_joining_and_changing(
     # another customer's timeline does not show them
     other = _customer(client, headers, name="别家")
     assert "余承东" not in client.get(f"/customers/{other}").text
+
+
+def test_contact_forms_carry_the_contacts_custom_fields(
+    client: TestClient, people: People, session: Session, manager
+):  # type: ignore[no-untyped-def]
+    custom_fields.create(
+        session=session,
+        field_in=CustomFieldIn(
+            key="desk", label="Desk", field_type="choice", choices=["A", "B"], entity="contact"
+        ),
+    )
+    session.flush()
+    org = _customer(client, people.token(manager), name="Acme 贸易", kind="organisation")
+    sign_in(client, manager.username, PASSWORD)
+    added = _post(
+        client, f"/customers/{org}", f"/customers/{org}/contacts", {"name": "钱多", "cf.desk": "A"}
+    )
+    assert added.status_code == 303
+    contact = session.scalars(select(Contact).where(Contact.organisation_id == org)).one()
+    assert contact.custom_fields == {"desk": "A"}
+    edit_url = f"/contacts/{contact.id}/edit"
+    form = client.get(edit_url).text
+    assert 'name="cf.desk"' in form and '<option value="A" selected>' in form
+    refused = _post(client, edit_url, edit_url, {"name": "钱多", "cf.desk": "Z", "version": "1"})
+    assert refused.status_code == 422 and 'id="e-cf.desk"' in refused.text
+    saved = _post(client, edit_url, edit_url, {"name": "钱多", "cf.desk": "B", "version": "1"})
+    assert saved.status_code == 303
+    session.expire_all()
+    assert session.get(Contact, contact.id).custom_fields == {"desk": "B"}  # type: ignore[union-attr]

@@ -7,9 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
 from guanxi.auth.models import User
-from guanxi.customers import contacts, record_forms
+from guanxi.customers import contacts, custom_fields, record_forms
 from guanxi.customers.models import Contact
 from guanxi.customers.schemas import ContactUpdate
 from guanxi.deps import DbSession, require
@@ -22,6 +23,7 @@ router = APIRouter(include_in_schema=False)
 
 def _contact_form(
     request: Request,
+    session: Session,
     contact: Contact,
     values: dict[str, Any],
     invalid: FormInvalid | None = None,
@@ -33,6 +35,9 @@ def _contact_form(
             **record_forms.label_context(),
             "contact": contact,
             "organisation": contact.organisation,
+            "custom_inputs": record_forms.custom_field_inputs(
+                custom_fields.definitions(session, "contact")
+            ),
             "values": values,
             "errors": invalid.errors if invalid else {},
             "message": invalid.message if invalid else None,
@@ -49,7 +54,7 @@ def contact_edit(
     actor: Annotated[User, require("contacts", "read")],
 ) -> HTMLResponse:
     contact = contacts.get(session=session, actor=actor, contact_id=contact_id)
-    return _contact_form(request, contact, record_forms.contact_values(contact))
+    return _contact_form(request, session, contact, record_forms.contact_values(contact))
 
 
 @router.post("/contacts/{contact_id:int}/edit")
@@ -64,13 +69,13 @@ def contact_update(
     values = dict(data)
     expected = record_forms.form_version(data)
     try:
-        contact_in = record_forms.contact_in(ContactUpdate, data)
+        contact_in = record_forms.contact_in(session, ContactUpdate, data, current=contact)
         with refusals(session):
             contacts.update(
                 session=session, contact=contact, contact_in=contact_in, expected_version=expected
             )
     except FormInvalid as invalid:
-        return _contact_form(request, contact, values, invalid)
+        return _contact_form(request, session, contact, values, invalid)
     return redirect(
         request, f"/customers/{contact.organisation_id}#contacts", flash=N_("Changes saved.")
     )

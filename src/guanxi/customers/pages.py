@@ -315,7 +315,9 @@ def contact_add(
 ) -> Response:
     customer = customer_service.get(session=session, actor=actor, customer_id=customer_id)
     try:
-        contact_in = record_forms.contact_in(ContactCreate, data, organisation_id=customer.id)
+        contact_in = record_forms.contact_in(
+            session, ContactCreate, data, organisation_id=customer.id
+        )
         with refusals(session):
             contact = contacts.create(session=session, actor=actor, contact_in=contact_in)
     except FormInvalid as invalid:

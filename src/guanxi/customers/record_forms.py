@@ -207,7 +207,9 @@ def customer_in(
     fields["emails"] = _emails(data, errors)
     fields["family"] = _family(data, errors)
     fields["tags"] = split_tags(str(data.get("tags", "")))
-    fields["custom_fields"] = _custom_fields(session, data, errors, current)
+    fields["custom_fields"] = _custom_fields(
+        session, "customer", data, errors, (current.custom_fields or {}) if current else {}
+    )
     owner = str(data.get("owner_id", "")).strip()
     if owner:
         if owner not in {str(u.id) for u in owners}:
@@ -277,17 +279,19 @@ def _family(data: dict[str, Any], errors: dict[str, str]) -> list[BaseModel]:
 
 
 def _custom_fields(
-    session: Session, data: dict[str, Any], errors: dict[str, str], current: Customer | None
+    session: Session,
+    entity: str,
+    data: dict[str, Any],
+    errors: dict[str, str],
+    current: dict[str, Any],
 ) -> dict[str, Any]:
-    definitions = custom_fields.definitions(session, "customer")
+    definitions = custom_fields.definitions(session, entity)
     values: dict[str, Any] = {
         d.key: str(data.get(f"cf.{d.key}", "")).strip() or None for d in definitions
     }
     try:
         # the same check the service makes, here so each message lands next to its input
-        custom_fields.validate(
-            session, "customer", values, current=(current.custom_fields or {}) if current else {}
-        )
+        custom_fields.validate(session, entity, values, current=current)
     except GuanxiError as exc:
         for error in exc.errors:
             key = error.field.removeprefix("custom_fields.")
@@ -326,11 +330,19 @@ def contact_values(contact: Contact) -> dict[str, Any]:
         "external_id": contact.external_id or "",
         "tags": ", ".join(t.name for t in contact.tags),
         "version": contact.version,
+        **{f"cf.{key}": value for key, value in (contact.custom_fields or {}).items()},
     }
 
 
-def contact_in(schema: type[FieldsT], data: dict[str, Any], **extra: Any) -> FieldsT:
+def contact_in(
+    session: Session,
+    schema: type[FieldsT],
+    data: dict[str, Any],
+    current: Contact | None = None,
+    **extra: Any,
+) -> FieldsT:
     """The posted contact form as ``schema`` (``extra`` adds e.g. the organisation id)."""
+    errors: dict[str, str] = {}
     fields: dict[str, Any] = {
         name: str(data.get(name, "")).strip() for name in (*CONTACT_TEXT_FIELDS, "purchase_role")
     }
@@ -343,7 +355,14 @@ def contact_in(schema: type[FieldsT], data: dict[str, Any], **extra: Any) -> Fie
         blanks["external_id"] = None
     fields["tags"] = split_tags(str(data.get("tags", "")))
     if not fields["name"]:
-        raise FormInvalid(
-            {"name": i18n.gettext(_REQUIRED)}, i18n.gettext(N_("Some fields need your attention."))
-        )
-    return parse(schema, {**fields, **extra}).model_copy(update=blanks)
+        errors["name"] = i18n.gettext(_REQUIRED)
+    fields["custom_fields"] = _custom_fields(
+        session, "contact", data, errors, (current.custom_fields or {}) if current else {}
+    )
+    try:
+        parsed = parse(schema, {k: v for k, v in {**fields, **extra}.items() if k not in errors})
+    except FormInvalid as invalid:
+        errors = {**invalid.errors, **errors}
+    if errors:
+        raise FormInvalid(errors, i18n.gettext(N_("Some fields need your attention.")))
+    return parsed.model_copy(update=blanks)

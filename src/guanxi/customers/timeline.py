@@ -278,12 +278,15 @@ def _contacts_source(
 ) -> list[TimelineEntry]:
     """Changes to the organisation's contacts, so whoever reads the 360 page sees who joined,
     changed role or left. Contacts are few, so their ids go into one query."""
-    names = {
-        str(contact_id): name
-        for contact_id, name in session.execute(
-            select(Contact.id, Contact.name).where(Contact.organisation_id == customer.id)
+    names, present = {}, set()
+    for contact_id, name, deleted_at in session.execute(
+        select(Contact.id, Contact.name, Contact.deleted_at).where(
+            Contact.organisation_id == customer.id
         )
-    }
+    ):
+        names[str(contact_id)] = name
+        if deleted_at is None:
+            present.add(str(contact_id))
     if not names:
         return []
     until = before + timedelta(microseconds=1) if before is not None else None
@@ -305,7 +308,7 @@ def _contacts_source(
                 title=_CONTACT_TITLES[entry.action],
                 key=f"audit:{entry.id:012d}",
                 actor=entry.actor_username,
-                link=f"/contacts/{entry.entity_id}/edit",
+                link=f"/contacts/{entry.entity_id}/edit" if entry.entity_id in present else None,
                 params={"name": names[entry.entity_id]},
                 changes=changes,
             )
