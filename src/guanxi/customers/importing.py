@@ -312,7 +312,7 @@ def _end(db: UnitsOfWork, run_id: int, status: str, error: BaseException | None)
         run = session.get(ImportRun, run_id)
         assert run is not None
         if error is None and run.status != FINISHED:
-            run.total_rows = max(run.total_rows, run.processed_rows)
+            run.total_rows = run.processed_rows  # the estimate made at the start, made exact
             import_report.join(Path(run.error_report_path))
             run.finished_at = utcnow()
         run.status = status
