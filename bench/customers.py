@@ -59,8 +59,9 @@ from guanxi.auth import login
 from guanxi.auth import service as auth_service
 from guanxi.auth.schemas import TeamCreate, UserCreate
 from guanxi.config import Settings
-from guanxi.customers import importing, normalize
-from guanxi.customers.import_choices import CHOICES
+from guanxi.customers import normalize
+from guanxi.customers.transfer import importing
+from guanxi.customers.transfer.import_choices import CHOICES
 from guanxi.db import Database, make_engine
 
 # wide enough for the table when the output is a file or a pipe

@@ -24,12 +24,12 @@ from guanxi.auth import role_pages as auth_role_pages
 from guanxi.config import Settings
 from guanxi.customers import admin_pages as customers_admin_pages
 from guanxi.customers import api as customers_api
-from guanxi.customers import import_api as customers_import_api
-from guanxi.customers import import_pages as customers_import_pages
 from guanxi.customers import list_pages as customers_list_pages
 from guanxi.customers import merge_pages as customers_merge_pages
 from guanxi.customers import pages as customers_pages
 from guanxi.customers import records_api as customers_records_api
+from guanxi.customers.transfer import import_api as customers_import_api
+from guanxi.customers.transfer import import_pages as customers_import_pages
 from guanxi.db import Database
 from guanxi.deps import public
 from guanxi.health import router as health_router

@@ -18,8 +18,8 @@ from guanxi.audit import service as audit_service
 from guanxi.auth import service as auth_service
 from guanxi.auth.schemas import TeamCreate, UserCreate
 from guanxi.config import SettingsError
-from guanxi.customers import cli as customers_cli
 from guanxi.customers import records_cli
+from guanxi.customers.transfer import cli as customers_cli
 from guanxi.db import Database
 from guanxi.errors import GuanxiError
 

@@ -32,7 +32,7 @@ JOB_MODULES = (
     "guanxi.auth.jobs",
     "guanxi.audit.jobs",
     "guanxi.maintenance",
-    "guanxi.customers.jobs",
+    "guanxi.customers.transfer.jobs",
 )
 _AFTER_COMMIT_KEY = "jobs_after_commit"
 QUEUE_NAME = "guanxi"

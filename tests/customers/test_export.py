@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from guanxi.audit.models import AuditEntry
-from guanxi.customers import file_formats, import_report, importing
 from guanxi.customers.models import Customer
+from guanxi.customers.transfer import file_formats, import_report, importing
 from tests.conftest import PASSWORD, People
 from tests.customers.import_helpers import SavepointUnits
 from tests.web.forms import sign_in

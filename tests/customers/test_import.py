@@ -22,17 +22,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from guanxi.audit import chain, personal
 from guanxi.audit.models import AuditEntry
 from guanxi.config import Settings
-from guanxi.customers import (
+from guanxi.customers import custom_fields
+from guanxi.customers.models import Contact, Customer, CustomerPhone, ImportRun
+from guanxi.customers.schemas import CustomerCreate, CustomFieldIn
+from guanxi.customers.transfer import (
     column_mapping,
-    custom_fields,
     file_formats,
     import_report,
     importing,
 )
-from guanxi.customers.file_formats import SourceRow
-from guanxi.customers.import_rows import CustomerRules
-from guanxi.customers.models import Contact, Customer, CustomerPhone, ImportRun
-from guanxi.customers.schemas import CustomerCreate, CustomFieldIn
+from guanxi.customers.transfer.file_formats import SourceRow
+from guanxi.customers.transfer.import_rows import CustomerRules
 from guanxi.db import Database
 from guanxi.errors import InvalidInput
 from tests.conftest import PASSWORD, People, Person

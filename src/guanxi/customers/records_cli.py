@@ -21,8 +21,8 @@ from guanxi.auth.models import User
 from guanxi.cli_support import CliError, acting_user, console, database, settings, unit_of_work
 from guanxi.customers import dedupe, merge, privacy
 from guanxi.customers import service as customer_service
-from guanxi.customers.cli import AsOption, one_line, write_whole
 from guanxi.customers.search import CustomerFilter
+from guanxi.customers.transfer.cli import AsOption, one_line, write_whole
 from guanxi.errors import GuanxiError
 
 customers_app = typer.Typer(

@@ -224,7 +224,7 @@ def count_customers(
     *, session: Session, actor: User, spec: CustomerFilter, cap: int | None = None
 ) -> int:
     """How many customers the filter finds among those ``actor`` may see. With ``cap``, counting
-    stops at ``cap + 1`` (a list shows "more than 10,000" rather than scan a million rows on
+    stops at ``cap + 1`` (a list shows "more than 1,000" rather than walk a million rows on
     every page view); exports and reports count exactly."""
     matching = restrict(select(Customer.id).where(*filter_clauses(session, spec)), Customer, actor)
     if cap is not None:

@@ -21,15 +21,15 @@ from annotated_types import MaxLen
 from pydantic import BaseModel
 
 from guanxi.customers import normalize
-from guanxi.customers.column_mapping import CUSTOM_PREFIX
-from guanxi.customers.file_formats import SourceRow
-from guanxi.customers.import_choices import CHOICE_CODES, CHOICES, choice_lookup
 from guanxi.customers.schemas import (
     ContactFields,
     CustomerFields,
     EmailIn,
     PhoneIn,
 )
+from guanxi.customers.transfer.column_mapping import CUSTOM_PREFIX
+from guanxi.customers.transfer.file_formats import SourceRow
+from guanxi.customers.transfer.import_choices import CHOICE_CODES, CHOICES, choice_lookup
 from guanxi.errors import N_
 
 _LIST_SEPARATORS = re.compile(r"[;,，；、|/\n]")

@@ -18,7 +18,7 @@ import openpyxl
 import vobject
 from openpyxl.cell import WriteOnlyCell
 
-from guanxi.customers.file_formats import FORMULA_STARTS, neutralise
+from guanxi.customers.transfer.file_formats import FORMULA_STARTS, neutralise
 
 FORMATS = ("csv", "xlsx", "vcf")
 MEDIA_TYPES = {

@@ -31,11 +31,16 @@ from guanxi.auth.models import User
 from guanxi.auth.permissions import ADMIN_ROLE
 from guanxi.auth.visibility import ensure_may_hand_to
 from guanxi.config import Settings
-from guanxi.customers import column_mapping, import_contacts, import_customers, import_report
-from guanxi.customers.file_formats import SourceRow, count_rows, format_of, open_table
-from guanxi.customers.import_batch import BatchResult, RunContext
-from guanxi.customers.import_rows import ContactRules, CustomerRules, RowError
 from guanxi.customers.models import ImportRun
+from guanxi.customers.transfer import (
+    column_mapping,
+    import_contacts,
+    import_customers,
+    import_report,
+)
+from guanxi.customers.transfer.file_formats import SourceRow, count_rows, format_of, open_table
+from guanxi.customers.transfer.import_batch import BatchResult, RunContext
+from guanxi.customers.transfer.import_rows import ContactRules, CustomerRules, RowError
 from guanxi.db import utcnow
 from guanxi.errors import (
     N_,

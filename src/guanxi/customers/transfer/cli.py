@@ -16,9 +16,15 @@ from rich.table import Table
 
 from guanxi.audit import tracking
 from guanxi.cli_support import CliError, acting_user, console, database, settings, unit_of_work
-from guanxi.customers import column_mapping, exporting, file_writers, import_report, importing
 from guanxi.customers.models import ImportRun
 from guanxi.customers.search import CustomerFilter
+from guanxi.customers.transfer import (
+    column_mapping,
+    exporting,
+    file_writers,
+    import_report,
+    importing,
+)
 from guanxi.errors import GuanxiError
 from guanxi.web import i18n
 

@@ -22,11 +22,12 @@ from sqlalchemy.orm import Session
 from guanxi.audit import tracking
 from guanxi.auth.models import User
 from guanxi.auth.visibility import restrict
-from guanxi.customers import custom_fields, file_writers
+from guanxi.customers import custom_fields
 from guanxi.customers import service as customer_service
 from guanxi.customers.labels import CHOICE_LABELS
 from guanxi.customers.models import Customer, CustomerEmail, CustomerPhone, CustomerTag, Tag
 from guanxi.customers.search import CustomerFilter, filter_clauses
+from guanxi.customers.transfer import file_writers
 from guanxi.errors import N_, FieldError, InvalidInput
 from guanxi.web import i18n
 

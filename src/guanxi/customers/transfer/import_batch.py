@@ -22,7 +22,7 @@ from guanxi.auth import service as auth_service
 from guanxi.auth.models import User
 from guanxi.auth.visibility import reachable_users
 from guanxi.bulk import insert_many
-from guanxi.customers.import_rows import RowError
+from guanxi.customers.transfer.import_rows import RowError
 from guanxi.errors import N_
 
 T = TypeVar("T")

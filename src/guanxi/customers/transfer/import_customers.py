@@ -26,9 +26,17 @@ from guanxi.audit import tracking
 from guanxi.auth.models import User
 from guanxi.auth.visibility import OUT_OF_REACH
 from guanxi.customers import custom_fields, normalize, tags
-from guanxi.customers.customer_lookup import IMPORTED, Existing, Matches, lookup, same_name_and_city
-from guanxi.customers.customer_writes import PlannedWrite, insert_new, update_changed
-from guanxi.customers.import_batch import (
+from guanxi.customers.models import Customer, Tag
+from guanxi.customers.schemas import CustomerFields
+from guanxi.customers.transfer.customer_lookup import (
+    IMPORTED,
+    Existing,
+    Matches,
+    lookup,
+    same_name_and_city,
+)
+from guanxi.customers.transfer.customer_writes import PlannedWrite, insert_new, update_changed
+from guanxi.customers.transfer.import_batch import (
     CONFLICT,
     DUPLICATE_IN_FILE,
     GONE,
@@ -41,9 +49,7 @@ from guanxi.customers.import_batch import (
     owner_in_reach,
     resolve_owner,
 )
-from guanxi.customers.import_rows import CustomerRow, RowError
-from guanxi.customers.models import Customer, Tag
-from guanxi.customers.schemas import CustomerFields
+from guanxi.customers.transfer.import_rows import CustomerRow, RowError
 from guanxi.errors import N_, InvalidInput
 
 _TABLE: Table = Customer.__table__  # type: ignore[assignment]

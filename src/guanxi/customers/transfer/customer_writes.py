@@ -10,14 +10,14 @@ from sqlalchemy import Table, and_, bindparam, delete, update
 from sqlalchemy.orm import Session
 
 from guanxi.audit import personal
-from guanxi.customers.customer_lookup import IMPORTED, Existing
-from guanxi.customers.import_batch import (
+from guanxi.customers.models import Customer, CustomerEmail, CustomerPhone, CustomerTag, Tag
+from guanxi.customers.transfer.customer_lookup import IMPORTED, Existing
+from guanxi.customers.transfer.import_batch import (
     RunContext,
     allocate_ids,
     insert_rows,
 )
-from guanxi.customers.import_rows import CustomerRow
-from guanxi.customers.models import Customer, CustomerEmail, CustomerPhone, CustomerTag, Tag
+from guanxi.customers.transfer.import_rows import CustomerRow
 from guanxi.db import utcnow
 from guanxi.errors import N_, Conflict
 

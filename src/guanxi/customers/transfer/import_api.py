@@ -17,10 +17,16 @@ from pydantic import BaseModel
 from guanxi import jobs
 from guanxi.auth.models import User
 from guanxi.config import Settings
-from guanxi.customers import column_mapping, exporting, file_writers, import_report, importing
-from guanxi.customers.jobs import run_import
 from guanxi.customers.models import ImportRun
 from guanxi.customers.search import filter_from_query
+from guanxi.customers.transfer import (
+    column_mapping,
+    exporting,
+    file_writers,
+    import_report,
+    importing,
+)
+from guanxi.customers.transfer.jobs import run_import
 from guanxi.deps import DbSession, SettingsDep, require
 from guanxi.errors import N_, FieldError, InvalidInput
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from guanxi.customers import importing
+from guanxi.customers.transfer import importing
 from guanxi.jobs import JobContext, job
 
 log = logging.getLogger("guanxi.customers")

@@ -15,8 +15,6 @@ from sqlalchemy.orm import Session
 
 from guanxi.auth.models import User
 from guanxi.auth.visibility import restrict
-from guanxi.customers.import_batch import chunked, one_of
-from guanxi.customers.import_rows import CustomerRow
 from guanxi.customers.models import (
     PROFILE_FIELDS,
     Customer,
@@ -24,6 +22,8 @@ from guanxi.customers.models import (
     CustomerPhone,
     CustomerTag,
 )
+from guanxi.customers.transfer.import_batch import chunked, one_of
+from guanxi.customers.transfer.import_rows import CustomerRow
 
 # the columns an import writes
 IMPORTED = PROFILE_FIELDS

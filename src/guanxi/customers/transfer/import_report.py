@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from guanxi.customers.file_formats import SourceRow
-from guanxi.customers.import_rows import RowError
 from guanxi.customers.models import ImportRun
+from guanxi.customers.transfer.file_formats import SourceRow
+from guanxi.customers.transfer.import_rows import RowError
 from guanxi.errors import N_
 
 

@@ -20,7 +20,10 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from guanxi import jobs
 from guanxi.auth.models import User
 from guanxi.config import Settings
-from guanxi.customers import (
+from guanxi.customers import service as customer_service
+from guanxi.customers.models import ImportRun
+from guanxi.customers.search import filter_from_query
+from guanxi.customers.transfer import (
     column_mapping,
     exporting,
     file_formats,
@@ -28,11 +31,8 @@ from guanxi.customers import (
     import_report,
     importing,
 )
-from guanxi.customers import service as customer_service
-from guanxi.customers.import_api import download, zone_of
-from guanxi.customers.jobs import run_import
-from guanxi.customers.models import ImportRun
-from guanxi.customers.search import filter_from_query
+from guanxi.customers.transfer.import_api import download, zone_of
+from guanxi.customers.transfer.jobs import run_import
 from guanxi.deps import DbSession, SettingsDep, public, require
 from guanxi.errors import N_, NotFound
 from guanxi.web import i18n
@@ -54,7 +54,7 @@ STATUS_LABELS = {
     importing.FAILED: N_("Stopped"),
 }
 _UPLOAD_NAME = re.compile(r"^upload-[0-9a-f]{24}(\.[a-z]+)?$")
-_SCRIPT = Path(__file__).parent / "static" / "import_progress.js"
+_SCRIPT = Path(__file__).parent.parent / "static" / "import_progress.js"
 
 
 # ---------------------------------------------------------------- uploads between steps

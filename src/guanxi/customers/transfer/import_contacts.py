@@ -21,7 +21,8 @@ from guanxi.audit import personal
 from guanxi.auth.models import User
 from guanxi.auth.visibility import restrict
 from guanxi.customers import custom_fields, tags
-from guanxi.customers.import_batch import (
+from guanxi.customers.models import Contact, ContactTag, Customer, Tag
+from guanxi.customers.transfer.import_batch import (
     CONFLICT,
     DUPLICATE_IN_FILE,
     GONE,
@@ -36,8 +37,7 @@ from guanxi.customers.import_batch import (
     insert_rows,
     one_of,
 )
-from guanxi.customers.import_rows import ContactRow, RowError
-from guanxi.customers.models import Contact, ContactTag, Customer, Tag
+from guanxi.customers.transfer.import_rows import ContactRow, RowError
 from guanxi.db import utcnow
 from guanxi.errors import N_, Conflict, InvalidInput
 
