@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, delete, update
+from sqlalchemy import Table, bindparam, delete
 from sqlalchemy.orm import Session
 
 from guanxi.audit import personal
@@ -16,10 +16,11 @@ from guanxi.customers.transfer.import_batch import (
     RunContext,
     allocate_ids,
     insert_rows,
+    update_versioned,
 )
 from guanxi.customers.transfer.import_rows import CustomerRow
 from guanxi.db import utcnow
-from guanxi.errors import N_, Conflict
+from guanxi.errors import N_
 
 DERIVED = ("name_key", "search_text", "search_grams")
 _OWNED = ("owner_id", "team_id", "custom_fields", "id_number_encrypted", "id_number_index")
@@ -84,25 +85,13 @@ def update_changed(session: Session, updates: list[PlannedWrite]) -> None:
     """Store changed customers, refusing the batch if one changed since it was read."""
     if not updates:
         return
-    connection = session.connection()
-    stmt = (
-        update(_TABLE)
-        .where(and_(_TABLE.c.id == bindparam("b_id"), _TABLE.c.version == bindparam("b_version")))
-        .values(
-            {
-                **{name: bindparam("b_" + name, type_=_TABLE.c[name].type) for name in _UPDATED},
-                "version": _TABLE.c.version + 1,
-                "updated_at": utcnow(),
-            }
-        )
+    update_versioned(
+        session,
+        _TABLE,
+        _UPDATED,
+        [w.values for w in updates],
+        N_("A customer changed while the import ran; run the import again."),
     )
-    params = [
-        {"b_" + name: write.values[name] for name in (*_UPDATED, "id", "version")}
-        for write in updates
-    ]
-    result = connection.execute(stmt, params)
-    if connection.dialect.supports_sane_multi_rowcount and result.rowcount != len(updates):
-        raise Conflict(N_("A customer changed while the import ran; run the import again."))
     _insert_children(session, updates)
     _relink_tags(session, updates)
 

@@ -8,11 +8,11 @@ with personal values sealed per data subject exactly as the automatic audit seal
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, Table, any_, bindparam, func, select, text
+from sqlalchemy import ColumnElement, Table, and_, any_, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,8 @@ from guanxi.auth.models import User
 from guanxi.auth.visibility import reachable_users
 from guanxi.bulk import insert_many
 from guanxi.customers.transfer.import_rows import RowError
-from guanxi.errors import N_
+from guanxi.db import utcnow
+from guanxi.errors import N_, Conflict
 
 T = TypeVar("T")
 Owner = tuple[int | None, int | None]  # (owner_id, team_id) a new record gets
@@ -189,3 +190,80 @@ def owner_in_reach(session: Session, context: RunContext, owner_id: int | None) 
             return True
         context.reachable = {u.id for u in reachable_users(session, context.actor)}
     return owner_id in context.reachable
+
+
+class Numbered(Protocol):
+    number: int
+
+
+class Refusal(Exception):
+    """A row that cannot be imported, with the reasons per column: raised while planning, its
+    errors go to the report and the batch goes on."""
+
+    def __init__(self, row: Numbered, column: str, message: str, **params: object) -> None:
+        super().__init__(message)
+        self.errors = [RowError(row.number, column, message, dict(params))]
+
+    @classmethod
+    def of(cls, row: Numbered, problems: list[tuple[str, str]]) -> Refusal:
+        refused = cls(row, *problems[0])
+        refused.errors = [RowError(row.number, column, message) for column, message in problems]
+        return refused
+
+
+W = TypeVar("W")
+R = TypeVar("R")
+
+
+def sort_plans(
+    rows: Sequence[R],
+    plan_row: Callable[[R], W | None],
+    result: BatchResult,
+    is_new: Callable[[W], bool],
+) -> tuple[list[W], list[W]]:
+    """Plan each row: refused rows are reported, unchanged ones counted, the rest split into
+    (inserts, updates)."""
+    inserts: list[W] = []
+    updates: list[W] = []
+    for row in rows:
+        try:
+            write = plan_row(row)
+        except Refusal as refused:
+            result.reject(refused.errors)
+            continue
+        if write is None:
+            result.unchanged += 1
+        elif is_new(write):
+            inserts.append(write)
+        else:
+            updates.append(write)
+    return inserts, updates
+
+
+def update_versioned(
+    session: Session,
+    table: Table,
+    columns: Sequence[str],
+    rows: list[dict[str, Any]],
+    conflict: str,
+) -> None:
+    """Write ``columns`` of many rows in one executemany that also checks each row's version
+    (and bumps it), refusing the batch with ``conflict`` if any row changed since it was read."""
+    if not rows:
+        return
+    connection = session.connection()
+    stmt = (
+        update(table)
+        .where(and_(table.c.id == bindparam("b_id"), table.c.version == bindparam("b_version")))
+        .values(
+            {
+                **{name: bindparam("b_" + name, type_=table.c[name].type) for name in columns},
+                "version": table.c.version + 1,
+                "updated_at": utcnow(),
+            }
+        )
+    )
+    params = [{"b_" + name: row[name] for name in (*columns, "id", "version")} for row in rows]
+    result = connection.execute(stmt, params)
+    if connection.dialect.supports_sane_multi_rowcount and result.rowcount != len(rows):
+        raise Conflict(conflict)

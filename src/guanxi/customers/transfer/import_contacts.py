@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, delete, select, update
+from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from guanxi.audit import personal
@@ -29,6 +29,7 @@ from guanxi.customers.transfer.import_batch import (
     NO_UPDATES,
     SAME_KEYS_IN_BATCH,
     BatchResult,
+    Refusal,
     RunContext,
     allocate_ids,
     audit_batch,
@@ -36,10 +37,12 @@ from guanxi.customers.transfer.import_batch import (
     created_changes,
     insert_rows,
     one_of,
+    sort_plans,
+    update_versioned,
 )
 from guanxi.customers.transfer.import_rows import ContactRow, RowError
 from guanxi.db import utcnow
-from guanxi.errors import N_, Conflict, InvalidInput
+from guanxi.errors import N_, InvalidInput
 
 FIELDS = ("name", "title", "purchase_role", "phone", "email", "notes", "external_id")
 _TABLE: Table = Contact.__table__  # type: ignore[assignment]
@@ -75,14 +78,6 @@ class _Write:
     tags: list[Tag]
     changes: dict[str, Any]
     existing: _Existing | None = None
-
-
-class _Refused(Exception):
-    """A row that cannot be imported, with the reasons per column."""
-
-    def __init__(self, row: ContactRow, column: str, message: str, **params: object) -> None:
-        super().__init__(message)
-        self.errors = [RowError(row.number, column, message, dict(params))]
 
 
 def import_batch(session: Session, context: RunContext, rows: Sequence[ContactRow]) -> BatchResult:
@@ -206,21 +201,7 @@ class _Planner:
         return found
 
     def plan(self, rows: Sequence[ContactRow]) -> tuple[list[_Write], list[_Write]]:
-        inserts: list[_Write] = []
-        updates: list[_Write] = []
-        for row in rows:
-            try:
-                write = self._plan_row(row)
-            except _Refused as refused:
-                self.result.reject(refused.errors)
-                continue
-            if write is None:
-                self.result.unchanged += 1
-            elif write.existing is None:
-                inserts.append(write)
-            else:
-                updates.append(write)
-        return inserts, updates
+        return sort_plans(rows, self._plan_row, self.result, lambda w: w.existing is None)
 
     def _column(self, target: str) -> str:
         return self.context.field_columns.get(target, target)
@@ -233,12 +214,12 @@ class _Planner:
             candidates = self.by_name.get(row.organisation_name or "", [])
             column = self._column("organisation")
             if len(candidates) > 1:
-                raise _Refused(row, column, SEVERAL_ORGANISATIONS)
+                raise Refusal(row, column, SEVERAL_ORGANISATIONS)
             found = candidates[0] if candidates else None
         if found is None:
-            raise _Refused(row, column, NO_ORGANISATION)
+            raise Refusal(row, column, NO_ORGANISATION)
         if found[1] != "organisation":
-            raise _Refused(row, column, NOT_AN_ORGANISATION)
+            raise Refusal(row, column, NOT_AN_ORGANISATION)
         return found[0]
 
     def _plan_row(self, row: ContactRow) -> _Write | None:
@@ -246,22 +227,22 @@ class _Planner:
         keys = _row_keys(row, organisation_id)
         other = next((self.batch_keys[k] for k in keys if k in self.batch_keys), None)
         if other is not None:
-            raise _Refused(row, "", SAME_KEYS_IN_BATCH, other=other)
+            raise Refusal(row, "", SAME_KEYS_IN_BATCH, other=other)
         for key in keys:
             self.batch_keys.setdefault(key, row.number)
         existing = next((self.existing[k] for k in keys if k in self.existing), None)
         if existing is None:
             return self._new(row, organisation_id)
         if existing.deleted:
-            raise _Refused(row, self._column("external_id"), GONE)
+            raise Refusal(row, self._column("external_id"), GONE)
         if existing.organisation_id not in self.visible_organisations:
-            raise _Refused(row, "", CONFLICT)
+            raise Refusal(row, "", CONFLICT)
         if existing.id in self.context.seen:
-            raise _Refused(row, "", DUPLICATE_IN_FILE)
+            raise Refusal(row, "", DUPLICATE_IN_FILE)
         self.context.seen.add(existing.id)
         write = self._changed(row, existing, organisation_id)
         if write is not None and not self.may_update:
-            raise _Refused(row, "", NO_UPDATES)
+            raise Refusal(row, "", NO_UPDATES)
         return write
 
     def _custom(self, row: ContactRow, current: dict[str, Any]) -> dict[str, Any]:
@@ -270,7 +251,7 @@ class _Planner:
         try:
             return custom_fields.validate(self.session, "contact", row.custom, current=current)
         except InvalidInput as invalid:
-            refused = _Refused(row, "", invalid.template)
+            refused = Refusal(row, "", invalid.template)
             refused.errors = [
                 RowError(
                     row.number,
@@ -391,24 +372,13 @@ def _insert(session: Session, inserts: list[_Write], context: RunContext) -> Non
 def _update(session: Session, updates: list[_Write]) -> None:
     if not updates:
         return
-    connection = session.connection()
-    stmt = (
-        update(_TABLE)
-        .where(and_(_TABLE.c.id == bindparam("b_id"), _TABLE.c.version == bindparam("b_version")))
-        .values(
-            {
-                **{name: bindparam("b_" + name, type_=_TABLE.c[name].type) for name in _UPDATED},
-                "version": _TABLE.c.version + 1,
-                "updated_at": utcnow(),
-            }
-        )
+    update_versioned(
+        session,
+        _TABLE,
+        _UPDATED,
+        [w.values for w in updates],
+        N_("A contact changed while the import ran; run the import again."),
     )
-    params = [
-        {"b_" + name: w.values[name] for name in (*_UPDATED, "id", "version")} for w in updates
-    ]
-    result = connection.execute(stmt, params)
-    if connection.dialect.supports_sane_multi_rowcount and result.rowcount != len(updates):
-        raise Conflict(N_("A contact changed while the import ran; run the import again."))
     links, removed = [], []
     for write in updates:
         assert write.existing is not None
@@ -418,7 +388,7 @@ def _update(session: Session, updates: list[_Write]) -> None:
     if links:
         insert_rows(session, ContactTag.__table__, links)  # type: ignore[arg-type]
     if removed:
-        connection.execute(
+        session.connection().execute(
             delete(ContactTag).where(
                 ContactTag.contact_id == bindparam("c"), ContactTag.tag_id == bindparam("t")
             ),

@@ -43,11 +43,13 @@ from guanxi.customers.transfer.import_batch import (
     NO_UPDATES,
     SAME_KEYS_IN_BATCH,
     BatchResult,
+    Refusal,
     RunContext,
     audit_batch,
     created_changes,
     owner_in_reach,
     resolve_owner,
+    sort_plans,
 )
 from guanxi.customers.transfer.import_rows import CustomerRow, RowError
 from guanxi.errors import N_, InvalidInput
@@ -168,21 +170,7 @@ class _Planner:
         )
 
     def plan(self, rows: Sequence[CustomerRow]) -> tuple[list[PlannedWrite], list[PlannedWrite]]:
-        inserts: list[PlannedWrite] = []
-        updates: list[PlannedWrite] = []
-        for row in rows:
-            try:
-                write = self._plan_row(row)
-            except _Refused as refused:
-                self.result.reject(refused.errors)
-                continue
-            if write is None:
-                self.result.unchanged += 1
-            elif write.existing is None:
-                inserts.append(write)
-            else:
-                updates.append(write)
-        return inserts, updates
+        return sort_plans(rows, self._plan_row, self.result, lambda w: w.existing is None)
 
     def _plan_row(self, row: CustomerRow) -> PlannedWrite | None:
         owner = self._owner(row)
@@ -191,15 +179,15 @@ class _Planner:
             return self._new(row, owner or self.context.default_owner)
         existing = self.matches.existing[customer_id]
         if not existing.active:
-            raise _Refused(row, self._column("external_id"), GONE)
+            raise Refusal(row, self._column("external_id"), GONE)
         if customer_id not in self.matches.visible:
-            raise _Refused(row, "", CONFLICT)
+            raise Refusal(row, "", CONFLICT)
         if customer_id in self.context.seen:
-            raise _Refused(row, "", DUPLICATE_IN_FILE)
+            raise Refusal(row, "", DUPLICATE_IN_FILE)
         self.context.seen.add(customer_id)
         write = self._changed(row, existing, owner)
         if write is not None and not self.may_update:
-            raise _Refused(row, "", NO_UPDATES)
+            raise Refusal(row, "", NO_UPDATES)
         return write
 
     def _column(self, target: str) -> str:
@@ -210,9 +198,9 @@ class _Planner:
             return None
         owner = resolve_owner(self.session, self.context, row.owner)
         if owner is None:
-            raise _Refused(row, self._column("owner"), N_("Unknown or disabled user."))
+            raise Refusal(row, self._column("owner"), N_("Unknown or disabled user."))
         if not owner_in_reach(self.session, self.context, owner[0]):
-            raise _Refused(row, self._column("owner"), OUT_OF_REACH)
+            raise Refusal(row, self._column("owner"), OUT_OF_REACH)
         return owner
 
     def _match(self, row: CustomerRow) -> int | None:
@@ -240,7 +228,7 @@ class _Planner:
         try:
             return custom_fields.validate(self.session, "customer", row.custom, current=current)
         except InvalidInput as invalid:
-            raise _Refused.of(
+            raise Refusal.of(
                 row,
                 [
                     (self._column("cf." + e.field.removeprefix("custom_fields.")), e.message)
@@ -340,27 +328,13 @@ class _Planner:
         return self.cipher.encrypt(row.id_number), index
 
 
-class _Refused(Exception):
-    """A row that cannot be imported, with the reasons per column."""
-
-    def __init__(self, row: CustomerRow, column: str, message: str, **params: object) -> None:
-        super().__init__(message)
-        self.errors = [RowError(row.number, column, message, dict(params))]
-
-    @classmethod
-    def of(cls, row: CustomerRow, problems: list[tuple[str, str]]) -> _Refused:
-        refused = cls(row, *problems[0])
-        refused.errors = [RowError(row.number, column, message) for column, message in problems]
-        return refused
-
-
 def _added(
     row: CustomerRow, column: str, current: list[str], given: list[str], most: int
 ) -> list[str]:
     """The values of ``given`` a customer does not have yet, within the schema's limit."""
     added = [value for value in given if value not in current]
     if len(current) + len(added) > most:
-        raise _Refused(row, column, N_("At most {count} values are allowed."), count=most)
+        raise Refusal(row, column, N_("At most {count} values are allowed."), count=most)
     return added
 
 
