@@ -29,14 +29,12 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import random
 import statistics
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -48,8 +46,8 @@ import httpx2 as httpx
 import uvicorn
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
+from stores import backends, scratch_database
 
 from guanxi import crypto, schema
 from guanxi.app import create_app
@@ -424,35 +422,6 @@ def _sqlite_insert(
 # ---------------------------------------------------------------- the store
 
 
-def postgres_url() -> str:
-    return os.environ.get("GUANXI_BENCH_POSTGRES_URL") or os.environ.get(
-        "GUANXI_TEST_POSTGRES_URL", ""
-    )
-
-
-@contextmanager
-def scratch_database(backend: str, directory: Path, name: str) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{directory / f'{name}.sqlite3'}"
-        return
-    admin_url = make_url(postgres_url()).set(drivername="postgresql+psycopg")
-    database = f"guanxi_bench_{name}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(
-            text(
-                f"CREATE DATABASE {database} TEMPLATE template0 ENCODING 'UTF8' "
-                "LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'"
-            )
-        )
-    try:
-        yield admin_url.set(database=database).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
-        admin.dispose()
-
-
 @dataclass
 class People:
     admin_id: int
@@ -713,8 +682,8 @@ def main() -> None:
     table = Table(title=f"Guanxi customer database at {args.customers:,} customers")
     for column in ("store", "measure", "Guanxi", "floor / p95", "ratio / note"):
         table.add_column(column)
-    backends = ["sqlite"] + (["postgresql"] if postgres_url() else [])
-    for backend in backends:
+    chosen = backends()
+    for backend in chosen:
         run(backend, args, table)
     console.print(table)
 

@@ -16,23 +16,19 @@ measured in the same run:
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
 import threading
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx2 as httpx
 import uvicorn
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
+from stores import backends, postgres_url, scratch_database
 
 from guanxi import schema
 from guanxi.app import create_app
@@ -45,35 +41,6 @@ from guanxi.config import Settings
 from guanxi.db import Database
 
 console = Console()
-
-
-@contextmanager
-def scratch_database(backend: str, directory: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{directory / 'bench.sqlite3'}"
-        return
-    admin_url = make_url(postgres_url()).set(drivername="postgresql+psycopg")
-    name = f"guanxi_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(
-            text(
-                f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' "
-                "LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'"
-            )
-        )
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
-
-
-def postgres_url() -> str:
-    return os.environ.get("GUANXI_BENCH_POSTGRES_URL") or os.environ.get(
-        "GUANXI_TEST_POSTGRES_URL", ""
-    )
 
 
 def audited_writes(db: Database, count: int) -> float:
@@ -205,10 +172,10 @@ def main() -> None:
     table = Table(title="Guanxi foundation benchmark")
     for column in ("store", "measure", "Guanxi", "floor (same run)", "ratio"):
         table.add_column(column)
-    backends = ["sqlite"] + (["postgresql"] if postgres_url() else [])
+    chosen = backends()
     if not postgres_url():
         console.print("[yellow]no GUANXI_BENCH_POSTGRES_URL: PostgreSQL skipped[/yellow]")
-    for backend in backends:
+    for backend in chosen:
         console.print(f"running on {backend}...")
         run(backend, args, table)
     console.print(table)
