@@ -29,6 +29,7 @@ from guanxi.auth.passwords import hash_password
 from guanxi.auth.schemas import TeamCreate, UserCreate
 from guanxi.config import Settings
 from guanxi.db import Database
+from tests.web.live import CHROMIUM, CHROMIUM_ARGS, chromium_available
 
 REQUIRE_ALL = os.environ.get("GUANXI_REQUIRE_ALL") == "1"
 POSTGRES_URL = os.environ.get("GUANXI_TEST_POSTGRES_URL", "")
@@ -88,6 +89,21 @@ def create_scratch_database(backend: str, directory: Path) -> ScratchDatabase:
 
     url = make_url(_postgres_admin_url()).set(database=name).render_as_string(hide_password=False)
     return ScratchDatabase(url, drop)
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    """Debian's Chromium driven by Playwright, for the tests marked ``browser``."""
+    if not chromium_available():
+        skip_or_fail("Chromium is not installed (.ci/run installs Debian's chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture(scope="session", autouse=True)

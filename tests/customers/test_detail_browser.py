@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests.web.live import LiveServer
-from tests.web.test_browser import _sign_in, browser, server  # noqa: F401 - fixtures
+from tests.web.test_browser import _sign_in, server  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.browser
 

@@ -15,8 +15,8 @@ from guanxi.config import Settings
 from guanxi.customers import service as customer_service
 from guanxi.customers.schemas import CustomerCreate
 from guanxi.db import Database
-from tests.conftest import skip_or_fail
-from tests.web.live import CHROMIUM, CHROMIUM_ARGS, LiveServer, chromium_available, live_server
+from tests.web.live import LiveServer, live_server
+from tests.web.test_browser import _sign_in
 
 pytestmark = pytest.mark.browser
 PASSWORD = "browser test password"
@@ -53,28 +53,6 @@ def server(fresh_database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
     db.dispose()
     with live_server(fresh_database_url, tmp_path) as live:
         yield live
-
-
-@pytest.fixture
-def browser() -> Iterator[object]:
-    if not chromium_available():
-        skip_or_fail("Chromium is not installed (.ci/run installs Debian's chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
-
-
-def _sign_in(page, server: LiveServer) -> None:  # type: ignore[no-untyped-def]
-    page.goto(server.url + "/")
-    page.get_by_label("Username").fill("lina")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(server.url + "/")
 
 
 def test_search_box_suggests_customers_as_you_type(browser, server: LiveServer):  # type: ignore[no-untyped-def]

@@ -11,8 +11,7 @@ from guanxi import schema
 from guanxi.auth import service as auth_service
 from guanxi.auth.schemas import UserCreate
 from guanxi.db import Database
-from tests.conftest import skip_or_fail
-from tests.web.live import CHROMIUM, CHROMIUM_ARGS, LiveServer, chromium_available, live_server
+from tests.web.live import LiveServer, live_server
 
 pytestmark = pytest.mark.browser
 PASSWORD = "browser test password"
@@ -32,20 +31,6 @@ def server(fresh_database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
     db.dispose()
     with live_server(fresh_database_url, tmp_path) as live:
         yield live
-
-
-@pytest.fixture
-def browser() -> Iterator[object]:
-    if not chromium_available():
-        skip_or_fail("Chromium is not installed (.ci/run installs Debian's chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
 
 
 def _sign_in(page, server: LiveServer) -> None:  # type: ignore[no-untyped-def]
