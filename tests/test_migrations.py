@@ -45,6 +45,11 @@ def test_every_foreign_key_column_is_indexed(database: Database):
     # their ON DELETE SET NULL never has to scan for them
     assert sorted(unindexed) == [
         "consent_events.recorded_by_id",
+        "contract_reminders.user_id",
         "import_mappings.created_by_id",
+        "invoices.created_by_id",
+        "opportunity_stage_changes.changed_by_id",
+        "order_returns.created_by_id",
         "record_shares.granted_by_id",
+        "shipments.created_by_id",
     ]

@@ -10,13 +10,16 @@ from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from fastapi.testclient import TestClient
 from starlette.routing import Mount
 
-from guanxi.app import create_app
+from guanxi.app import DOMAIN_STATIC_DIRS, create_app
 from guanxi.auth.permissions import BUILTIN_ROLES, RESOURCES, builtin_role
 from guanxi.config import Settings
 from guanxi.deps import PERMISSION_ATTRIBUTE
 from tests.conftest import People
 
-STATIC_MOUNTS = {"/static", "/static/docs"}
+# static files are public: stylesheets, scripts and the API docs assets, no data
+STATIC_MOUNTS = {"/static", "/static/docs"} | {
+    f"/static/{p.parent.name}" for p in DOMAIN_STATIC_DIRS
+}
 
 
 def _declared(route: RouteContext) -> list[str]:

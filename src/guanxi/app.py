@@ -33,11 +33,29 @@ from guanxi.customers.transfer import import_pages as customers_import_pages
 from guanxi.db import Database
 from guanxi.deps import public
 from guanxi.health import router as health_router
+from guanxi.notifications import api as notifications_api
+from guanxi.notifications import pages as notifications_pages
+from guanxi.sales import pages as sales_pages
+from guanxi.sales.contracts import api as contracts_api
+from guanxi.sales.contracts import pages as contracts_pages
+from guanxi.sales.funnel import api as funnel_api
+from guanxi.sales.funnel import pages as funnel_pages
+from guanxi.sales.orders import api as orders_api
+from guanxi.sales.orders import pages as orders_pages
+from guanxi.sales.pipeline import api as pipeline_api
+from guanxi.sales.pipeline import pages as pipeline_pages
+from guanxi.sales.products import api as products_api
+from guanxi.sales.products import pages as products_pages
 from guanxi.web import pages as web_pages
 from guanxi.web import problems, templating
+from guanxi.webhooks import api as webhooks_api
+from guanxi.webhooks import pages as webhooks_pages
 
 log = logging.getLogger("guanxi")
-STATIC_DIR = Path(__file__).parent / "web" / "static"
+PACKAGE_DIR = Path(__file__).parent
+STATIC_DIR = PACKAGE_DIR / "web" / "static"
+# each domain's own scripts and styles, served under /static/<domain>/
+DOMAIN_STATIC_DIRS = sorted(p for p in PACKAGE_DIR.glob("*/static") if p.parent.name != "web")
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
 OPENAPI_URL = "/api/openapi.json"
 
@@ -48,6 +66,13 @@ API_ROUTERS = (
     customers_records_api.router,
     customers_api.router,
     customers_import_api.router,
+    products_api.router,
+    pipeline_api.router,
+    orders_api.router,
+    contracts_api.router,
+    funnel_api.router,
+    webhooks_api.router,
+    notifications_api.router,
 )
 PAGE_ROUTERS = (
     web_pages.router,
@@ -60,6 +85,14 @@ PAGE_ROUTERS = (
     customers_list_pages.router,
     customers_pages.router,
     customers_admin_pages.router,
+    sales_pages.router,
+    products_pages.router,
+    pipeline_pages.router,
+    orders_pages.router,
+    contracts_pages.router,
+    funnel_pages.router,
+    webhooks_pages.router,
+    notifications_pages.router,
 )
 
 _SECURITY_HEADERS = {
@@ -127,6 +160,9 @@ def create_app(
     problems.install(app)
     app.middleware("http")(_security_headers)
     app.mount("/static/docs", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
+    for directory in DOMAIN_STATIC_DIRS:
+        domain = directory.parent.name
+        app.mount(f"/static/{domain}", StaticFiles(directory=directory), name=f"{domain}-static")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(_docs_router(app))
     for router in API_ROUTERS:

@@ -33,6 +33,8 @@ JOB_MODULES = (
     "guanxi.audit.jobs",
     "guanxi.maintenance",
     "guanxi.customers.transfer.jobs",
+    "guanxi.sales.contracts.jobs",
+    "guanxi.webhooks.jobs",
 )
 _AFTER_COMMIT_KEY = "jobs_after_commit"
 QUEUE_NAME = "guanxi"

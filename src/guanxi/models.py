@@ -27,7 +27,24 @@ from guanxi.customers.models import (
     TagCategory,
 )
 from guanxi.db import Base
+from guanxi.notifications.models import Notification
+from guanxi.sales.models import (
+    Contract,
+    ContractReminder,
+    Invoice,
+    Opportunity,
+    OpportunityStageChange,
+    Order,
+    OrderLine,
+    OrderReturn,
+    OrderReturnLine,
+    PipelineStage,
+    Product,
+    Shipment,
+    ShipmentLine,
+)
 from guanxi.settings_store import AppSetting
+from guanxi.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ApiToken",
@@ -38,6 +55,8 @@ __all__ = [
     "ConsentEvent",
     "Contact",
     "ContactTag",
+    "Contract",
+    "ContractReminder",
     "CustomFieldDefinition",
     "Customer",
     "CustomerEmail",
@@ -46,14 +65,29 @@ __all__ = [
     "FamilyMember",
     "ImportMapping",
     "ImportRun",
+    "Invoice",
     "LoginAttempt",
+    "Notification",
+    "Opportunity",
+    "OpportunityStageChange",
+    "Order",
+    "OrderLine",
+    "OrderReturn",
+    "OrderReturnLine",
+    "PipelineStage",
+    "Product",
     "RecordShare",
     "Role",
     "RolePermission",
+    "Shipment",
+    "ShipmentLine",
     "SubjectKey",
     "Tag",
     "TagCategory",
     "Team",
     "User",
     "UserSession",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -66,9 +66,9 @@ def _area_page(area: str) -> Any:
     return page
 
 
-# the customers area opens on its real list (guanxi.customers.list_pages); the rest keep a
-# landing page until their domain adds pages
-for _area in (a for a in AREA_SUMMARIES if a != "customers"):
+# the customers and sales areas open on their own pages (guanxi.customers.list_pages,
+# guanxi.sales.pages); the rest keep a landing page until their domain adds pages
+for _area in (a for a in AREA_SUMMARIES if a not in ("customers", "sales")):
     router.add_api_route(
         AREA_PATHS[_area],
         _area_page(_area),

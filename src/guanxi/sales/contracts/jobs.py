@@ -1,0 +1,1 @@
+"""Contract jobs: keep statuses current and warn owners before contracts expire."""

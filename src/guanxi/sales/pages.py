@@ -1,0 +1,17 @@
+"""The sales area's landing page: the way into the pipeline, orders, products, contracts and the
+funnel, with the few figures a sales person looks at first."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from guanxi.web.pages import require_area
+from guanxi.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/sales", response_class=HTMLResponse, dependencies=[require_area("sales")])
+def sales_home(request: Request) -> HTMLResponse:
+    return render(request, "sales/home.html", {})

@@ -1,0 +1,7 @@
+"""JSON API for webhook endpoints and their delivery log."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/v1", tags=["webhooks"])

@@ -1,0 +1,1 @@
+"""Webhook jobs: deliver an event to an endpoint, retried with back-off."""

@@ -1,0 +1,7 @@
+"""Admin pages for webhook endpoints and their delivery log, with replay."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)
