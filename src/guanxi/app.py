@@ -41,6 +41,7 @@ from guanxi.sales.contracts import pages as contracts_pages
 from guanxi.sales.funnel import api as funnel_api
 from guanxi.sales.funnel import pages as funnel_pages
 from guanxi.sales.orders import api as orders_api
+from guanxi.sales.orders import erp_api as orders_erp_api
 from guanxi.sales.orders import pages as orders_pages
 from guanxi.sales.pipeline import api as pipeline_api
 from guanxi.sales.pipeline import pages as pipeline_pages
@@ -68,6 +69,7 @@ API_ROUTERS = (
     customers_import_api.router,
     products_api.router,
     pipeline_api.router,
+    orders_erp_api.router,  # before /orders/{order_id}
     orders_api.router,
     contracts_api.router,
     funnel_api.router,

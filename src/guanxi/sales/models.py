@@ -99,6 +99,9 @@ class Opportunity(Owned, Timestamped, Versioned, Audited, Base):
     lost_reason: Mapped[str] = mapped_column(Text, default="")
     notes: Mapped[str] = mapped_column(Text, default="")
     stage_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # the highest position among open stages the opportunity ever reached (a won one counts as
+    # through them all), kept by every stage move so the funnel counts without reading history
+    furthest_stage_position: Mapped[int] = mapped_column(default=0)
     closed_at: Mapped[datetime | None] = mapped_column()
     external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
     deleted_at: Mapped[datetime | None] = mapped_column()
@@ -129,6 +132,8 @@ class OpportunityStageChange(Base):
         BigId, ForeignKey("users.id", ondelete="SET NULL")
     )
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # when the opportunity entered ``from_stage``: time in stage is one subtraction, no window
+    from_stage_entered_at: Mapped[datetime | None] = mapped_column()
 
 
 ORDER_STATUSES = (

@@ -175,6 +175,7 @@ def upgrade() -> None:
         sa.Column("lost_reason", sa.Text(), nullable=False),
         sa.Column("notes", sa.Text(), nullable=False),
         sa.Column("stage_changed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("furthest_stage_position", sa.Integer(), nullable=False),
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("external_id", sa.String(length=100), nullable=True),
         sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
@@ -322,6 +323,7 @@ def upgrade() -> None:
             "changed_by_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
         ),
         sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("from_stage_entered_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["changed_by_id"],
             ["users.id"],
