@@ -70,8 +70,11 @@ def return_amounts(
 ) -> tuple[Decimal, Decimal]:
     """(refund, cost that comes back) for ``returned`` more units of a line of which
     ``already_returned`` went back before. The refund is the line's net price per unit (its
-    discount spread evenly), computed as the difference of the rounded cumulative refunds, so
-    returning a line piece by piece refunds exactly its net amount, to the cent."""
+    discount spread evenly). Both it and the cost are differences of rounded cumulative amounts,
+    so returning a line piece by piece gives back exactly its net amount and cost, to the cent."""
     before = money(line_net * already_returned / line_quantity)
     after = money(line_net * (already_returned + returned) / line_quantity)
-    return after - before, money(returned * unit_cost)
+    cost_back = money(unit_cost * (already_returned + returned)) - money(
+        unit_cost * already_returned
+    )
+    return after - before, cost_back
