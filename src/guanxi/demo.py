@@ -25,7 +25,7 @@ from guanxi.errors import N_, Conflict
 
 DEMO_KEY = "demo"
 # Modules that add demo data; later domains append theirs.
-DEMO_MODULES: tuple[str, ...] = ("guanxi.demo", "guanxi.customers.demo")
+DEMO_MODULES: tuple[str, ...] = ("guanxi.demo", "guanxi.customers.demo", "guanxi.sales.demo")
 
 
 class DemoSize(StrEnum):

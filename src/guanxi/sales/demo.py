@@ -1,0 +1,1 @@
+"""Demo sales data (filled in by the sales demo step)."""
