@@ -185,6 +185,7 @@ class Order(Owned, Timestamped, Versioned, Audited, Base):
     confirmed_at: Mapped[datetime | None] = mapped_column()
     completed_at: Mapped[datetime | None] = mapped_column()
     cancelled_at: Mapped[datetime | None] = mapped_column()
+    cancel_reason: Mapped[str] = mapped_column(Text, default="")
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order",
