@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from guanxi.audit import tracking as audit
 from guanxi.auth.models import RecordShare, User
 from guanxi.concurrency import ensure_version
+from guanxi.customers import extensions
 from guanxi.customers import service as customer_service
 from guanxi.customers import tags as tag_service
 from guanxi.customers.models import (
@@ -135,6 +136,7 @@ def merge(
     other.merged_into_id = survivor.id
     other.updated_at = utcnow()
     session.flush()
+    extensions.load()
     moved = {name: mover(session, other.id, survivor.id) for name, mover in _movers.items()}
     audit.record(
         session,

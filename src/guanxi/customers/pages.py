@@ -13,7 +13,15 @@ from fastapi.responses import HTMLResponse, Response
 
 from guanxi.auth import service as auth_service
 from guanxi.auth.models import User
-from guanxi.customers import consent, contact_pages, contacts, custom_fields, record_forms, timeline
+from guanxi.customers import (
+    consent,
+    contact_pages,
+    contacts,
+    custom_fields,
+    extensions,
+    record_forms,
+    timeline,
+)
 from guanxi.customers import service as customer_service
 from guanxi.customers.labels import CHOICE_LABELS
 from guanxi.customers.models import Contact, Customer
@@ -211,11 +219,12 @@ def _detail_page(
     contact_invalid: FormInvalid | None = None,
 ) -> HTMLResponse:
     kind = request.query_params.get("timeline", "")
-    if kind not in dict(timeline.kinds()):
+    if kind not in dict(timeline.kinds(actor)):
         kind = ""
     page = timeline.stream(
         session,
         customer,
+        actor=actor,
         kind=kind or None,
         cursor=request.query_params.get("before"),
         limit=TIMELINE_PAGE,
@@ -248,9 +257,10 @@ def _detail_page(
             "consent_state": consent.state(session=session, customer_id=customer.id),
             "consent_history": consent.history(session=session, customer_id=customer.id),
             "consent_sources": timeline.CONSENT_SOURCES,
+            "panels": extensions.panels(session, actor, customer),
             "timeline": page.entries,
             "timeline_text": timeline.text,
-            "timeline_kinds": timeline.kinds(),
+            "timeline_kinds": timeline.kinds(actor),
             "timeline_kind": kind,
             "timeline_older": (
                 _timeline_link(customer.id, kind, page.next_cursor) if page.next_cursor else None

@@ -20,7 +20,7 @@ from guanxi.audit import personal as personal_log
 from guanxi.audit import service as audit_service
 from guanxi.audit import tracking as audit
 from guanxi.auth.models import User
-from guanxi.customers import consent
+from guanxi.customers import consent, extensions
 from guanxi.customers import service as customer_service
 from guanxi.customers.models import Contact, Customer
 from guanxi.customers.schemas import CONSENT_PURPOSES, ConsentIn
@@ -118,6 +118,7 @@ register_section("change_history", _history)
 
 def personal_data(*, session: Session, actor: User, customer: Customer) -> dict[str, Any]:
     """Everything held about the customer, as one JSON document; the export itself is audited."""
+    extensions.load()
     document = {
         "customer_id": customer.id,
         "exported_at": utcnow().isoformat(),

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from guanxi.audit import service as audit_service
 from guanxi.audit.models import AuditEntry
 from guanxi.auth import service as auth_service
-from guanxi.customers import consent, custom_fields
+from guanxi.auth.models import User
+from guanxi.customers import consent, custom_fields, extensions
 from guanxi.customers.labels import (
     CHOICE_LABELS,
     CONTACT_FIELD_LABELS,
@@ -77,7 +78,9 @@ def text(entry: TimelineEntry) -> tuple[str, str]:
     return title, i18n.translate_template(entry.detail, params) if entry.detail else ""
 
 
-Source = Callable[[Session, Customer, datetime | None, int], list[TimelineEntry]]
+# (session, customer, viewer, before, limit) -> entries; a source whose records have their own
+# visibility (orders, opportunities) shows the viewer only those they may see
+Source = Callable[[Session, Customer, User | None, datetime | None, int], list[TimelineEntry]]
 
 
 @dataclass(frozen=True)
@@ -85,20 +88,31 @@ class _Registered:
     kind: str
     label: str
     source: Source
+    resource: str | None
 
 
 _sources: dict[str, _Registered] = {}
 
 
-def register(kind: str, label: str, source: Source) -> None:
+def register(kind: str, label: str, source: Source, *, resource: str | None = None) -> None:
     """Add a domain's entries to every customer's timeline; ``label`` (marked with ``N_()``)
-    names the kind in the timeline's filter."""
-    _sources[kind] = _Registered(kind, label, source)
+    names the kind in the timeline's filter. Entries of a ``resource`` (orders, contracts) are
+    shown only to users whose role may read it."""
+    _sources[kind] = _Registered(kind, label, source, resource)
 
 
-def kinds() -> list[tuple[str, str]]:
-    """The registered kinds with their labels, for the filter."""
-    return [(r.kind, r.label) for r in _sources.values()]
+def _shown_to(actor: User | None) -> list[_Registered]:
+    extensions.load()
+    return [
+        r
+        for r in _sources.values()
+        if r.resource is None or (actor is not None and actor.can(r.resource, "read"))
+    ]
+
+
+def kinds(actor: User | None = None) -> list[tuple[str, str]]:
+    """The kinds ``actor`` may see, with their labels, for the filter."""
+    return [(r.kind, r.label) for r in _shown_to(actor)]
 
 
 @dataclass(frozen=True)
@@ -126,18 +140,20 @@ def stream(
     session: Session,
     customer: Customer,
     *,
+    actor: User | None = None,
     kind: str | None = None,
     cursor: str | None = None,
     limit: int = 20,
 ) -> TimelinePage:
-    """A page of the customer's timeline, newest first, optionally of one kind only."""
+    """A page of the customer's timeline as ``actor`` may see it, newest first, optionally of
+    one kind only."""
     after = decode_cursor(cursor)
     before = after[0] if after else None
-    chosen = [r for r in _sources.values() if kind in (None, "", r.kind)]
+    chosen = [r for r in _shown_to(actor) if kind in (None, "", r.kind)]
     merged: list[TimelineEntry] = []
     maybe_more = False
     for registered in chosen:
-        entries = registered.source(session, customer, before, limit + 1)
+        entries = registered.source(session, customer, actor, before, limit + 1)
         # a source that filled its quota may hold older entries than those it answered
         maybe_more = maybe_more or len(entries) > limit
         merged.extend(entries)
@@ -163,7 +179,11 @@ _AUDIT_TITLES = {
 
 
 def _audit_source(
-    session: Session, customer: Customer, before: datetime | None, limit: int
+    session: Session,
+    customer: Customer,
+    _actor: User | None,
+    before: datetime | None,
+    limit: int,
 ) -> list[TimelineEntry]:
     # the audit reader's "until" is exclusive; sources answer entries at or before ``before``
     until = before + timedelta(microseconds=1) if before is not None else None
@@ -274,7 +294,11 @@ _CONTACT_TITLES = {
 
 
 def _contacts_source(
-    session: Session, customer: Customer, before: datetime | None, limit: int
+    session: Session,
+    customer: Customer,
+    _actor: User | None,
+    before: datetime | None,
+    limit: int,
 ) -> list[TimelineEntry]:
     """Changes to the organisation's contacts, so whoever reads the 360 page sees who joined,
     changed role or left. Contacts are few, so their ids go into one query."""
@@ -336,7 +360,11 @@ def _contact_changes(raw: dict[str, Any]) -> list[Change]:
 
 
 def _consent_source(
-    session: Session, customer: Customer, before: datetime | None, limit: int
+    session: Session,
+    customer: Customer,
+    _actor: User | None,
+    before: datetime | None,
+    limit: int,
 ) -> list[TimelineEntry]:
     # a customer's ledger is short (a few purposes, changed now and then): read it whole
     events = consent.history(session=session, customer_id=customer.id)
