@@ -1037,8 +1037,8 @@ def test_the_progress_page_polls_while_an_import_runs(
     page = client.get(f"/customers/import/{run.id}").text
     assert f'data-import-run="/api/v1/imports/{run.id}"' in page
     assert '<meta http-equiv="refresh"' in page  # without JavaScript, inside <noscript>
-    assert '<script src="/customers/import/progress.js"' in page
-    script = client.get("/customers/import/progress.js")
+    assert '<script src="/static/customers/import_progress.js"' in page
+    script = client.get("/static/customers/import_progress.js")
     assert script.headers["content-type"].startswith("text/javascript")
     assert "window.location.reload()" in script.text
 

@@ -298,8 +298,8 @@ def test_the_search_box_is_in_the_top_bar_and_its_api_answers_the_page_session(
     _two_teams(client, people)
     home = client.get("/").text
     assert '<form class="global-search" method="get" action="/customers"' in home
-    assert '<script src="/customers/search.js" defer></script>' in home
-    script = client.get("/customers/search.js")
+    assert '<script src="/static/customers/customer_search.js" defer></script>' in home
+    script = client.get("/static/customers/customer_search.js")
     assert script.status_code == 200 and "javascript" in script.headers["content-type"]
     # the script's request: the session cookie alone signs it in, visibility applies
     found = client.get("/api/v1/customers", params={"q": "张", "limit": "8"})

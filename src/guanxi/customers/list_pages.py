@@ -3,7 +3,6 @@ a selection, and the script behind the global search box."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -17,7 +16,7 @@ from guanxi.customers import normalize, tags
 from guanxi.customers import service as customer_service
 from guanxi.customers.labels import CHOICE_LABELS, choice_label
 from guanxi.customers.search import CustomerFilter, filter_from_query
-from guanxi.deps import DbSession, public, require
+from guanxi.deps import DbSession, require
 from guanxi.errors import N_, FieldError, GuanxiError, InvalidInput, PermissionDenied
 from guanxi.web.forms import FormData, FormInvalid, refusals
 from guanxi.web.templating import ENVIRONMENT, redirect, render
@@ -39,7 +38,6 @@ BULK_ACTIONS = {
     "untag": N_("Remove tag"),
     "assign": N_("Assign to owner"),
 }
-_SCRIPT = Path(__file__).parent / "static" / "customer_search.js"
 
 
 def _filter_params(request: Request) -> list[tuple[str, str]]:
@@ -231,15 +229,4 @@ def bulk_action(
         flash=N_("Customers changed: {changed} of {selected} selected."),
         changed=changed,
         selected=len(ids),
-    )
-
-
-@router.get("/customers/search.js", dependencies=[public])
-def search_script() -> Response:
-    """The global search box's suggestions (served from here: pages allow only same-origin
-    scripts)."""
-    return Response(
-        _SCRIPT.read_text(encoding="utf-8"),
-        media_type="text/javascript",
-        headers={"Cache-Control": "public, max-age=3600"},
     )

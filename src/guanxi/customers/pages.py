@@ -4,7 +4,6 @@ through the customer, contact and consent services (which audit it)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -32,7 +31,7 @@ from guanxi.customers.schemas import (
     CustomerCreate,
     CustomerUpdate,
 )
-from guanxi.deps import DbSession, authenticated, require
+from guanxi.deps import DbSession, require
 from guanxi.errors import N_, InvalidInput, NotFound
 from guanxi.web import i18n
 from guanxi.web.forms import FormData, FormInvalid, refusals
@@ -40,7 +39,6 @@ from guanxi.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
 
-_SCRIPT = Path(__file__).parent / "static" / "record_form.js"
 TIMELINE_PAGE = 20
 
 
@@ -169,16 +167,6 @@ def customer_delete(
         return redirect(request, f"/customers/{customer_id}", flash=invalid.message or "")
     return redirect(
         request, "/customers", flash=N_("Customer {name} moved to the bin."), name=customer.name
-    )
-
-
-@router.get("/customers/record-form.js", dependencies=[authenticated])
-def record_form_script() -> Response:
-    """Adds rows to the form's phone, e-mail and family lists (the page works without it)."""
-    return Response(
-        _SCRIPT.read_text(encoding="utf-8"),
-        media_type="text/javascript",
-        headers={"Cache-Control": "max-age=3600"},
     )
 
 

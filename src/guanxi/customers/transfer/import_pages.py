@@ -33,7 +33,7 @@ from guanxi.customers.transfer import (
 )
 from guanxi.customers.transfer.import_api import download, zone_of
 from guanxi.customers.transfer.jobs import run_import
-from guanxi.deps import DbSession, SettingsDep, public, require
+from guanxi.deps import DbSession, SettingsDep, require
 from guanxi.errors import N_, NotFound
 from guanxi.web import i18n
 from guanxi.web.forms import FormData, FormInvalid, refusals
@@ -54,7 +54,6 @@ STATUS_LABELS = {
     importing.FAILED: N_("Stopped"),
 }
 _UPLOAD_NAME = re.compile(r"^upload-[0-9a-f]{24}(\.[a-z]+)?$")
-_SCRIPT = Path(__file__).parent.parent / "static" / "import_progress.js"
 
 
 # ---------------------------------------------------------------- uploads between steps
@@ -284,16 +283,6 @@ def start(
 
 
 # ---------------------------------------------------------------- steps 3 and 4: progress, result
-
-
-@router.get("/customers/import/progress.js", dependencies=[public])
-def progress_script() -> Response:
-    """The progress page's poller (served from here: pages allow only same-origin scripts)."""
-    return Response(
-        _SCRIPT.read_text(encoding="utf-8"),
-        media_type="text/javascript",
-        headers={"Cache-Control": "public, max-age=3600"},
-    )
 
 
 @router.get("/customers/import/{run_id:int}", response_class=HTMLResponse)
