@@ -8,6 +8,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -75,12 +76,16 @@ def paginate(
 def _key_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return {"dt": value.isoformat()}
+    if isinstance(value, Decimal):  # money columns sort too; JSON has no exact decimal
+        return {"dec": str(value)}
     return value
 
 
 def _key_restore(value: Any) -> Any:
     if isinstance(value, dict) and "dt" in value:
         return datetime.fromisoformat(value["dt"])
+    if isinstance(value, dict) and "dec" in value:
+        return Decimal(value["dec"])
     return value
 
 

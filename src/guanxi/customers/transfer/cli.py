@@ -26,10 +26,12 @@ from guanxi.customers.transfer import (
     importing,
 )
 from guanxi.errors import GuanxiError
+from guanxi.sales.products import cli as products_cli
 from guanxi.web import i18n
 
 import_app = typer.Typer(
-    help="Import customers or contacts from CSV, XLSX or vCard", no_args_is_help=True
+    help="Import customers or contacts (CSV, XLSX, vCard) or products (CSV, XLSX)",
+    no_args_is_help=True,
 )
 export_app = typer.Typer(help="Export customers to CSV, XLSX or vCard", no_args_is_help=True)
 
@@ -195,6 +197,10 @@ def import_contacts(
 ) -> None:
     """Import contacts of organisations (named by their external id or exact name)."""
     _import("contacts", file, mapping, dry_run, as_user, owner)
+
+
+# products live in the sales domain; one `guanxi import` group holds every import
+import_app.command("products")(products_cli.import_products)
 
 
 @export_app.command("customers")
