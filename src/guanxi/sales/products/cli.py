@@ -51,7 +51,7 @@ def import_products(
         str | None, typer.Option("--as", help="Act as this user (default: an administrator)")
     ] = None,
 ) -> None:
-    """Import products from CSV or XLSX (matched by external id, then SKU: rerunning changes nothing).
+    """Import products from CSV or XLSX, matched by external id, then SKU (reruns change nothing).
 
     Good rows are written; refused rows are listed and saved as a CSV report."""
     current = settings()

@@ -11,7 +11,14 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from guanxi.errors import N_
 
@@ -53,10 +60,6 @@ def _money_text(value: object) -> object:
     return value
 
 
-def _stripped(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
-
-
 def _optional_text(value: object) -> object:
     if isinstance(value, str):
         return value.strip() or None
@@ -64,7 +67,11 @@ def _optional_text(value: object) -> object:
 
 
 Money = Annotated[Decimal, BeforeValidator(_money_text), AfterValidator(check_money)]
-Sku = Annotated[str, BeforeValidator(_stripped), Field(min_length=1, max_length=64)]
+Sku = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Category = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
+Unit = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)]
+Description = Annotated[str, StringConstraints(max_length=4000)]
 ExternalId = Annotated[str | None, BeforeValidator(_optional_text), Field(max_length=100)]
 
 
@@ -74,12 +81,12 @@ class ProductUpsert(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sku: Sku
-    name: Annotated[str, BeforeValidator(_stripped), Field(min_length=1, max_length=200)]
-    category: Annotated[str, BeforeValidator(_stripped), Field(max_length=120)] = ""
+    name: Name
+    category: Category = ""
     list_price: Money = Decimal("0.00")
     unit_cost: Money = Decimal("0.00")
-    unit: Annotated[str, BeforeValidator(_stripped), Field(max_length=20)] = ""
-    description: Annotated[str, Field(max_length=4000)] = ""
+    unit: Unit = ""
+    description: Description = ""
     is_active: bool = True
 
 
@@ -95,14 +102,12 @@ class ProductUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sku: Sku | None = None
-    name: Annotated[str, BeforeValidator(_stripped), Field(min_length=1, max_length=200)] | None = (
-        None
-    )
-    category: Annotated[str, BeforeValidator(_stripped), Field(max_length=120)] | None = None
+    name: Name | None = None
+    category: Category | None = None
     list_price: Money | None = None
     unit_cost: Money | None = None
-    unit: Annotated[str, BeforeValidator(_stripped), Field(max_length=20)] | None = None
-    description: Annotated[str, Field(max_length=4000)] | None = None
+    unit: Unit | None = None
+    description: Description | None = None
     is_active: bool | None = None
     external_id: ExternalId = None
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import distinct, exists, func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from guanxi.auth.models import User
@@ -197,7 +197,7 @@ def delete(
 
 def categories(*, session: Session, actor: User) -> list[str]:
     """The categories in use, in alphabetical order, for filters and the form's suggestions."""
-    stmt = select(distinct(Product.category)).where(Product.category != "")
+    stmt = select(Product.category).where(Product.category != "").distinct()
     return sorted(session.scalars(stmt))
 
 
