@@ -55,6 +55,14 @@ class Settings(BaseSettings):
     login_max_failures_per_account: int = Field(default=5, ge=1)
     login_max_failures_per_address: int = Field(default=20, ge=1)
     api_token_days: int = Field(default=30, ge=1)
+    # outgoing webhooks: the waits before each retry (Standard Webhooks' suggested schedule, so a
+    # delivery is tried 7 times over about 17.5 hours), the request timeout, and whether plain
+    # http:// receivers are allowed beyond loopback (https is required by default)
+    webhook_retry_delays: list[float] = Field(
+        default_factory=lambda: [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0], max_length=20
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_allow_http: bool = False
 
     @classmethod
     def settings_customise_sources(
@@ -108,6 +116,13 @@ class Settings(BaseSettings):
         if backend == "sqlite":
             return value
         raise ValueError(f"unsupported database {backend!r}; use sqlite or postgresql")
+
+    @field_validator("webhook_retry_delays")
+    @classmethod
+    def _non_negative_delays(cls, value: list[float]) -> list[float]:
+        if any(delay < 0 for delay in value):
+            raise ValueError("retry delays are seconds and cannot be negative")
+        return value
 
     @field_validator("currency")
     @classmethod

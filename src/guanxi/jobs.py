@@ -104,6 +104,14 @@ class JobQueue:
             raise KeyError(f"{name} is not a registered job")
         self.tasks[name](**kwargs)
 
+    def enqueue_in(self, delay: float, function: JobFunction, **kwargs: Any) -> None:
+        """Queue a job to run ``delay`` seconds from now; the queue's storage keeps the schedule,
+        so it survives a restart."""
+        name = f"{function.__module__}.{function.__name__}"
+        if name not in self.tasks:
+            raise KeyError(f"{name} is not a registered job")
+        self.tasks[name].schedule(kwargs=kwargs, delay=delay)
+
     def pending(self) -> int:
         return int(self.huey.pending_count())
 
@@ -175,7 +183,14 @@ def install(queue: JobQueue | None) -> None:
 def enqueue_after_commit(session: Session, function: JobFunction, **kwargs: Any) -> None:
     """Queue a job once the session's transaction commits, so it never sees uncommitted data
     and never runs for a change that was rolled back."""
-    session.info.setdefault(_AFTER_COMMIT_KEY, []).append((function, kwargs))
+    session.info.setdefault(_AFTER_COMMIT_KEY, []).append((function, kwargs, 0.0))
+
+
+def schedule_after_commit(
+    session: Session, function: JobFunction, *, delay: float, **kwargs: Any
+) -> None:
+    """Like ``enqueue_after_commit``, but the job runs ``delay`` seconds after the commit."""
+    session.info.setdefault(_AFTER_COMMIT_KEY, []).append((function, kwargs, delay))
 
 
 @event.listens_for(Session, "after_commit")
@@ -186,8 +201,11 @@ def _flush_jobs(session: Session) -> None:
     if _current is None:
         log.warning("no job queue installed; %d job(s) dropped", len(pending))
         return
-    for function, kwargs in pending:
-        _current.enqueue(function, **kwargs)
+    for function, kwargs, delay in pending:
+        if delay > 0:
+            _current.enqueue_in(delay, function, **kwargs)
+        else:
+            _current.enqueue(function, **kwargs)
 
 
 @event.listens_for(Session, "after_rollback")

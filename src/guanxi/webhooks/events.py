@@ -34,6 +34,10 @@ EVENT_TYPES: Final[tuple[str, ...]] = (
 )
 
 
+# Sent only by "send a test event" to one endpoint; nobody subscribes to it.
+PING_EVENT: Final = "webhook.ping"
+
+
 def emit(session: Session, event_type: str, data: dict[str, Any]) -> list[WebhookDelivery]:
     """Announce ``event_type`` with ``data`` (JSON-able; Decimals and dates become strings) to
     every active endpoint subscribed to it."""
@@ -44,6 +48,16 @@ def emit(session: Session, event_type: str, data: dict[str, Any]) -> list[Webhoo
         for e in session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.is_active.is_(True)))
         if not e.event_types or event_type in e.event_types
     ]
+    return queue_deliveries(session, endpoints, event_type, data)
+
+
+def queue_deliveries(
+    session: Session, endpoints: list[WebhookEndpoint], event_type: str, data: dict[str, Any]
+) -> list[WebhookDelivery]:
+    """Write one delivery of the event per endpoint and send each once the transaction commits.
+
+    The body is serialised once, here, and stored: every attempt sends (and signs) these exact
+    bytes, so a receiver that deduplicates on webhook-id sees the same payload each time."""
     if not endpoints:
         return []
     now = utcnow()
@@ -58,7 +72,10 @@ def emit(session: Session, event_type: str, data: dict[str, Any]) -> list[Webhoo
             message_id=f"msg_{uuid.uuid4().hex}",
             event_type=event_type,
             body=body,
+            status="pending",
+            attempt_count=0,
             next_attempt_at=now,
+            created_at=now,
         )
         for e in endpoints
     ]
