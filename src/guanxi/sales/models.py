@@ -185,7 +185,8 @@ class Order(Owned, Timestamped, Versioned, Audited, Base):
     confirmed_at: Mapped[datetime | None] = mapped_column()
     completed_at: Mapped[datetime | None] = mapped_column()
     cancelled_at: Mapped[datetime | None] = mapped_column()
-    cancel_reason: Mapped[str] = mapped_column(Text, default="")
+    # server default: bulk loaders (COPY) that do not know the column still insert rows
+    cancel_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order",
