@@ -12,7 +12,6 @@ Outcome = Literal["open", "won", "lost"]
 OUTCOMES: tuple[str, ...] = ("open", "won", "lost")
 
 Money = Field(default=Decimal("0.00"), ge=0, max_digits=18, decimal_places=2)
-Percent = Field(ge=0, le=100)
 
 
 class OpportunityFields(BaseModel):
@@ -138,7 +137,7 @@ class Board(BaseModel):
 class StageCreate(BaseModel):
     key: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")
     label: str = Field(min_length=1, max_length=80)
-    probability: int = Percent
+    probability: int = Field(default=0, ge=0, le=100)
     outcome: Outcome = "open"
     position: int | None = Field(default=None, ge=0)
 
