@@ -80,6 +80,29 @@ class Opportunity(Owned, Timestamped, Versioned, Audited, Base):
     __table_args__ = (
         Index("ix_opportunities_stage_id_expected_close", "stage_id", "expected_close_date"),
         Index("ix_opportunities_created_at", "created_at", "id"),
+        # covering indexes for the funnel analysis: the period's cohort (by creation) and its
+        # closed opportunities are counted from the index alone, without reading the rows
+        Index(
+            "ix_opportunities_funnel_created",
+            "created_at",
+            "furthest_stage_position",
+            "stage_id",
+            "amount",
+            "owner_id",
+            "team_id",
+            "product_id",
+            "deleted_at",
+        ),
+        Index(
+            "ix_opportunities_funnel_closed",
+            "closed_at",
+            "stage_id",
+            "amount",
+            "owner_id",
+            "team_id",
+            "product_id",
+            "deleted_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -118,6 +141,14 @@ class OpportunityStageChange(Base):
     __table_args__ = (
         Index("ix_opportunity_stage_changes_opportunity", "opportunity_id", "changed_at"),
         Index("ix_opportunity_stage_changes_changed_at", "changed_at"),
+        # time in stage for the funnel, read from the index alone
+        Index(
+            "ix_opportunity_stage_changes_time_in_stage",
+            "opportunity_id",
+            "from_stage_id",
+            "changed_at",
+            "from_stage_entered_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

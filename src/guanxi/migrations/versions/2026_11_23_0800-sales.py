@@ -220,6 +220,27 @@ def upgrade() -> None:
         "ix_opportunities_created_at", "opportunities", ["created_at", "id"], unique=False
     )
     op.create_index(
+        "ix_opportunities_funnel_created",
+        "opportunities",
+        [
+            "created_at",
+            "furthest_stage_position",
+            "stage_id",
+            "amount",
+            "owner_id",
+            "team_id",
+            "product_id",
+            "deleted_at",
+        ],
+        unique=False,
+    )
+    op.create_index(
+        "ix_opportunities_funnel_closed",
+        "opportunities",
+        ["closed_at", "stage_id", "amount", "owner_id", "team_id", "product_id", "deleted_at"],
+        unique=False,
+    )
+    op.create_index(
         op.f("ix_opportunities_customer_id"), "opportunities", ["customer_id"], unique=False
     )
     op.create_index(op.f("ix_opportunities_owner_id"), "opportunities", ["owner_id"], unique=False)
@@ -364,6 +385,12 @@ def upgrade() -> None:
         "ix_opportunity_stage_changes_opportunity",
         "opportunity_stage_changes",
         ["opportunity_id", "changed_at"],
+        unique=False,
+    )
+    op.create_index(
+        "ix_opportunity_stage_changes_time_in_stage",
+        "opportunity_stage_changes",
+        ["opportunity_id", "from_stage_id", "changed_at", "from_stage_entered_at"],
         unique=False,
     )
     op.create_index(
