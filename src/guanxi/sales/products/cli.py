@@ -79,21 +79,21 @@ def import_products(
 
 
 def _summary(outcome: importing.Outcome, reports: Path) -> None:
-    title = f"Products from {outcome.filename}"
-    if outcome.dry_run:
-        title += " (dry run: nothing was changed)"
-    table = Table(title=title)
+    table = Table(title=f"Products from {outcome.filename}")
     for heading in ("rows", "new", "updated", "unchanged", "refused"):
         table.add_column(heading, justify="right")
     figures = (outcome.rows, outcome.created, outcome.updated, outcome.unchanged, outcome.refused)
     table.add_row(*(f"{value:,}" for value in figures))
     console.print(table)
+    if outcome.dry_run:
+        console.print("Dry run: nothing was changed.", markup=False)
     if not outcome.refusals:
         return
     refusals = sorted(outcome.refusals, key=lambda r: r.row)
     for refusal in refusals[:_SHOWN]:
         where = f"row {refusal.row}" + (f", {refusal.column}" if refusal.column else "")
-        console.print(f"{where}: {refusal.english()}", markup=False, highlight=False)
+        line = f"{where}: {refusal.english()}"
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     if len(refusals) > _SHOWN:
         console.print("...", markup=False)
     target = reports / f"products-{outcome.run_id}-refused.csv"
@@ -101,4 +101,4 @@ def _summary(outcome: importing.Outcome, reports: Path) -> None:
     with target.open("wb") as handle:
         for chunk in importing.report_csv(outcome):
             handle.write(chunk)
-    console.print(f"Refused rows: {target}", markup=False, highlight=False)
+    console.print(f"Refused rows: {target}", markup=False, highlight=False, soft_wrap=True)

@@ -16,7 +16,6 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
-    Field,
     StringConstraints,
 )
 
@@ -72,7 +71,9 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Category = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
 Unit = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)]
 Description = Annotated[str, StringConstraints(max_length=4000)]
-ExternalId = Annotated[str | None, BeforeValidator(_optional_text), Field(max_length=100)]
+ExternalId = Annotated[
+    Annotated[str, StringConstraints(max_length=100)] | None, BeforeValidator(_optional_text)
+]
 
 
 class ProductUpsert(BaseModel):
