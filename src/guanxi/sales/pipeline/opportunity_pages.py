@@ -131,7 +131,8 @@ def _customer_names(session: Session, items: list[Opportunity]) -> dict[int, str
     ids = {o.customer_id for o in items}
     if not ids:
         return {}
-    return dict(session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids))))
+    rows = session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids)))
+    return {customer_id: name for customer_id, name in rows}
 
 
 # ---------------------------------------------------------------- record

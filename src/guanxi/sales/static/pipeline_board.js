@@ -25,7 +25,11 @@
     const origin = { x: event.clientX, y: event.clientY };
     let drag = null;
     const pointerId = event.pointerId;
-    card.setPointerCapture(pointerId);
+    try {
+      card.setPointerCapture(pointerId); // keeps the moves coming when the pointer leaves the card
+    } catch (error) {
+      // a pointer the browser no longer tracks: the moves still bubble to the card
+    }
 
     const move = (e) => {
       if (e.pointerId !== pointerId) return;
@@ -41,7 +45,9 @@
       card.removeEventListener("pointermove", move);
       card.removeEventListener("pointerup", up);
       card.removeEventListener("pointercancel", cancel);
-      if (card.hasPointerCapture(pointerId)) card.releasePointerCapture(pointerId);
+      if (card.hasPointerCapture && card.hasPointerCapture(pointerId)) {
+        card.releasePointerCapture(pointerId);
+      }
       if (!drag) return;
       const target = cancelled ? null : columnAt(board, e.clientX, e.clientY);
       end(drag);
