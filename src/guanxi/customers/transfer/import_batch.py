@@ -148,7 +148,15 @@ def audit_batch(
     entries: Sequence[tuple[str, int, dict[str, Any]]],
 ) -> None:
     """Append ``(action, id, changes)`` entries to the audit chain in one call, personal values
-    sealed with each subject's key (read, or created, for all of them in one query)."""
+    sealed with each subject's key (read, or created, for all of them in one query). Records
+    without personal fields (orders) get no subject keys."""
+    if not personal_fields:
+        pending = [
+            PendingEntry(action, entity_type, str(entity_id), changes)
+            for action, entity_id, changes in entries
+        ]
+        append(session.connection(), tracking.actor_of(session), pending)
+        return
     personal.load_keys(session, entity_type, (entity_id for _, entity_id, _ in entries))
     pending = [
         PendingEntry(

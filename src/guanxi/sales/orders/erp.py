@@ -26,7 +26,13 @@ from guanxi.errors import PermissionDenied as Forbidden
 from guanxi.sales.models import Order
 from guanxi.sales.orders import erp_writes
 from guanxi.sales.orders.erp_lookup import Existing, Lookups, load_lookups
-from guanxi.sales.orders.erp_schemas import ErpBulkOrderIn, ErpOrderIn, field_path
+from guanxi.sales.orders.erp_schemas import (
+    ONE_CUSTOMER,
+    ONE_PRODUCT,
+    ErpBulkOrderIn,
+    ErpOrderIn,
+    field_path,
+)
 from guanxi.sales.orders.money import ZERO, line_amounts, order_totals
 
 MAX_ORDERS = 10_000
@@ -242,6 +248,8 @@ def _plan(
     index: int, external_id: str, order_in: ErpOrderIn, lookups: Lookups
 ) -> Planned | Refusal:
     """The order's columns and lines as they would be stored, or why it cannot be."""
+    if (order_in.customer_id is None) == (order_in.customer_external_id is None):
+        return Refusal(index, external_id, "customer_id", ONE_CUSTOMER)
     if order_in.customer_id is not None:
         customer = lookups.customers_by_id.get(order_in.customer_id)
         customer_field = "customer_id"
@@ -253,6 +261,9 @@ def _plan(
     lines: list[tuple[Any, ...]] = []
     amounts = []
     for n, line in enumerate(order_in.lines):
+        given = (line.sku is not None) + (line.product_external_id is not None)
+        if given + (line.product_id is not None) != 1:
+            return Refusal(index, external_id, f"lines[{n}]", ONE_PRODUCT)
         if line.product_id is not None:
             product, key = lookups.products_by_id.get(line.product_id), "product_id"
         elif line.product_external_id is not None:

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from guanxi.errors import N_
 
@@ -20,7 +20,8 @@ ONE_CUSTOMER = N_("Give exactly one of customer_id and customer_external_id.")
 
 
 class ErpLineIn(BaseModel):
-    """One line: the product by its SKU, its external id or Guanxi's id (exactly one)."""
+    """One line: the product by its SKU, its external id or Guanxi's id (exactly one; checked
+    while the order is planned, which costs less than a Python validator per line)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -37,16 +38,10 @@ class ErpLineIn(BaseModel):
         Decimal("0"), ge=0, max_digits=16, decimal_places=2, description="Money off the line"
     )
 
-    @model_validator(mode="after")
-    def _one_product(self) -> ErpLineIn:
-        given = (self.sku, self.product_external_id, self.product_id)
-        if sum(value is not None for value in given) != 1:
-            raise ValueError(ONE_PRODUCT)
-        return self
-
 
 class ErpOrderIn(BaseModel):
-    """An order as a shop or ERP system sends it; Guanxi computes the totals from the lines."""
+    """An order as a shop or ERP system sends it; Guanxi computes the totals from the lines.
+    The customer is given by ``customer_id`` or ``customer_external_id``, exactly one."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -58,12 +53,6 @@ class ErpOrderIn(BaseModel):
     currency: str = Field("CNY", pattern=r"^[A-Z]{3}$")
     notes: str = Field("", max_length=10_000)
     lines: list[ErpLineIn] = Field(min_length=1, max_length=1000)
-
-    @model_validator(mode="after")
-    def _one_customer(self) -> ErpOrderIn:
-        if (self.customer_id is None) == (self.customer_external_id is None):
-            raise ValueError(ONE_CUSTOMER)
-        return self
 
 
 class ErpBulkOrderIn(ErpOrderIn):

@@ -5,6 +5,8 @@ replaced, one batch of audit entries, and the webhook events."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, delete, select
@@ -15,7 +17,6 @@ from guanxi.customers.transfer.import_batch import (
     allocate_ids,
     audit_batch,
     chunked,
-    created_changes,
     insert_rows,
     one_of,
     update_versioned,
@@ -78,11 +79,38 @@ def write(
     _insert(session, inserts, now)
     _update(session, updates, now)
     entries: list[tuple[str, int, dict[str, Any]]] = [
-        ("create", p.values["id"], created_changes(p.values, _NO_REDACTION)) for p in inserts
+        ("create", p.values["id"], _created(p.values)) for p in inserts
     ]
     entries += [("update", p.values["id"], p.changes) for p in updates]
     audit_batch(session, "order", _NO_REDACTION, entries)
     _announce(session, inserts, updates)
+
+
+# what a create entry shows, as the automatic audit would (bookkeeping columns left out)
+_AUDITED = (
+    "number",
+    "external_id",
+    *UPDATED,
+    "owner_id",
+    "team_id",
+)
+
+
+def _created(values: dict[str, Any]) -> dict[str, Any]:
+    """A create entry's changes. Decimals and times are turned into the text the audit log
+    stores for them here, where their type is known, instead of by the generic encoder."""
+    changes: dict[str, Any] = {}
+    for name in _AUDITED:
+        value = values[name]
+        if value is None or value == "":
+            continue
+        kind = type(value)
+        if kind is Decimal:
+            value = str(value)
+        elif kind is datetime:
+            value = value.isoformat()
+        changes[name] = {"after": value}
+    return changes
 
 
 def _stamp(values: dict[str, Any], before: dict[str, Any] | None, now: Any) -> None:
