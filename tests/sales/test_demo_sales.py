@@ -178,7 +178,7 @@ def test_every_order_adds_up_by_the_money_rules(built: Built) -> None:
         )
     )
     assert partial_shipments
-    numbers = s.scalars(select(Invoice.number)).all() + s.scalars(select(Shipment.number)).all()
+    numbers = [*s.scalars(select(Invoice.number)), *s.scalars(select(Shipment.number))]
     assert len(numbers) == len(set(numbers))
 
 
@@ -318,6 +318,6 @@ def test_bulk_rows_are_audited_in_batches(built: Built) -> None:
         .where(AuditEntry.action == "demo.create")
         .group_by(AuditEntry.entity_type)
     ).all()
-    counts = dict(entries)
+    counts: dict[str, int] = {entity: count for entity, count in entries}
     assert counts.get("order", 0) >= 1 and counts.get("opportunity") == 1
     assert counts.get("contract") == 1

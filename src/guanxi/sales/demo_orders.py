@@ -13,7 +13,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
@@ -49,8 +49,9 @@ class WonDeal:
     line: Priced
 
 
-@dataclass(frozen=True, order=True)
-class _Event:
+class _Event(NamedTuple):
+    """An order to be: tuples sort natively, which matters for a large demo's million."""
+
     at: datetime
     sequence: int
     buyer: int
@@ -98,8 +99,11 @@ def build_orders(
         buyers.append(buyer)
     index = {buyer.customer_id: i for i, buyer in enumerate(buyers)}
     for number, deal in enumerate(won):
-        at = min(now, deal.closed_at + timedelta(hours=rng.uniform(1, 72)))
-        events.append(_Event(at, len(events), index[deal.customer_id], "field", number))
+        buyer_index = index[deal.customer_id]
+        channel = buyers[buyer_index].channel
+        at = time_of_day(rng, deal.closed_at + timedelta(hours=rng.uniform(1, 72)), channel)
+        at = min(now, max(at, deal.closed_at + timedelta(minutes=30)))
+        events.append(_Event(at, len(events), buyer_index, channel, number))
     events.sort()
     order_ids = allocate_ids(session, _table(Order), len(events))
     shelves = _shelves(products)
