@@ -1,0 +1,95 @@
+"""Outgoing e-mail over SMTP: build a message with proper headers, and send it.
+
+Every domain that writes to people (contract warnings now; the touch centre and marketing
+later) builds its message with ``build`` and hands it to ``send``. The server comes from the
+settings ``smtp_*`` and ``mail_from``; an empty ``smtp_host`` turns e-mail off, so a fresh
+install sends nothing and says so in the log instead of failing.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from collections.abc import Mapping
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+
+from guanxi.config import Settings
+from guanxi.db import utcnow
+
+log = logging.getLogger("guanxi.mail")
+TIMEOUT_SECONDS = 30
+
+
+class MailError(Exception):
+    """The SMTP server refused the message or could not be reached; worth retrying later."""
+
+
+def enabled(settings: Settings) -> bool:
+    """Whether e-mail is configured at all."""
+    return bool(settings.smtp_host)
+
+
+def build(
+    settings: Settings,
+    *,
+    to: str | list[str],
+    subject: str,
+    text: str,
+    html: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> EmailMessage:
+    """A message from ``mail_from`` with a plain-text body (and an HTML alternative if given).
+
+    ``Message-ID`` and ``Date`` are set here, so a receiver can tell one message from its resend;
+    ``headers`` adds others (``List-Unsubscribe`` and ``List-Unsubscribe-Post`` for RFC 8058
+    one-click unsubscribe, for instance).
+    """
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = ", ".join(to) if isinstance(to, list) else to
+    message["Subject"] = subject
+    message["Date"] = format_datetime(utcnow())
+    domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost"
+    message["Message-ID"] = make_msgid(domain=domain)
+    for name, value in (headers or {}).items():
+        message[name] = value
+    message.set_content(text)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
+    return message
+
+
+def send(settings: Settings, message: EmailMessage) -> bool:
+    """Send ``message``; True when the server accepted it, False when e-mail is off.
+
+    Raises ``MailError`` when the server cannot be reached or refuses every recipient, so a job
+    can retry. ``smtp_ssl`` speaks TLS from the first byte (port 465); ``smtp_starttls`` upgrades
+    a plain connection (port 587); credentials are sent only over one of those or to loopback.
+    """
+    if not enabled(settings):
+        log.info("e-mail is off (no smtp_host); not sending %r", message["Subject"])
+        return False
+    try:
+        with _connect(settings) as smtp:
+            if settings.smtp_starttls and not settings.smtp_ssl:
+                smtp.starttls(context=ssl.create_default_context())
+            if settings.smtp_username:
+                smtp.login(settings.smtp_username, settings.smtp_password)
+            smtp.send_message(message)
+    except (smtplib.SMTPException, OSError) as exc:
+        raise MailError(f"sending {message['Message-ID']} failed: {exc}") from exc
+    log.info("sent %s to %s", message["Message-ID"], message["To"])
+    return True
+
+
+def _connect(settings: Settings) -> smtplib.SMTP:
+    if settings.smtp_ssl:
+        return smtplib.SMTP_SSL(
+            settings.smtp_host,
+            settings.smtp_port,
+            timeout=TIMEOUT_SECONDS,
+            context=ssl.create_default_context(),
+        )
+    return smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=TIMEOUT_SECONDS)
