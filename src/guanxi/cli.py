@@ -22,6 +22,7 @@ from guanxi.customers import records_cli
 from guanxi.customers.transfer import cli as customers_cli
 from guanxi.db import Database
 from guanxi.errors import GuanxiError
+from guanxi.sales.contracts.jobs import contracts_app
 
 app = typer.Typer(
     help="Guanxi (关系) CRM",
@@ -42,6 +43,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(customers_cli.import_app, name="import")
 app.add_typer(customers_cli.export_app, name="export")
 app.add_typer(records_cli.customers_app, name="customers")
+app.add_typer(contracts_app, name="contracts")
 
 _settings = cli_support.settings
 _database = cli_support.database

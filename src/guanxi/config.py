@@ -63,6 +63,16 @@ class Settings(BaseSettings):
     )
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     webhook_allow_http: bool = False
+    # outgoing e-mail (guanxi.mail); an empty smtp_host turns e-mail off (sending is skipped, logged)
+    smtp_host: str = ""
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    mail_from: str = "guanxi@localhost"
+    # days before a contract's end at which its owner is warned, unless the contract says otherwise
+    contract_warning_days: int = Field(default=30, ge=0, le=3650)
 
     @classmethod
     def settings_customise_sources(
@@ -182,7 +192,7 @@ def _describe(exc: ValidationError) -> str:
     field = str(error["loc"][0]) if error["loc"] else "?"
     message = error["msg"].removeprefix("Value error, ")
     value = error.get("input")
-    secret = field in {"database_url", "secret_key", "redis_url"}
+    secret = field in {"database_url", "secret_key", "redis_url", "smtp_password"}
     shown = ""
     if isinstance(value, str | int | float) and not secret and repr(value) not in message:
         shown = f" (got {value!r})"

@@ -13,6 +13,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from itsdangerous import BadSignature, URLSafeSerializer
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.exc import SQLAlchemyError
 
 from guanxi.auth.permissions import (
     ACTION_LABELS,
@@ -149,6 +150,7 @@ def render(
         nav=navigation(user, request.url.path),
         flash=flash,
         currency=settings.currency,
+        unread_notifications=unread_notifications(request, user),
         **(context or {}),
     )
     response = HTMLResponse(page, status_code=status_code)
@@ -159,6 +161,21 @@ def render(
     if flash:
         response.delete_cookie(FLASH_COOKIE)
     return response
+
+
+def unread_notifications(request: Request, user: Viewer | None) -> int:
+    """The bell's count for a signed-in user: one COUNT over the unread index, in a short
+    session of its own (so an error page drawn after a rollback can still show it); nothing
+    is counted for visitors, and a failing count hides the number rather than the page."""
+    if user is None:
+        return 0
+    from guanxi.notifications.service import unread_count  # the layout depends on no domain
+
+    try:
+        with request.app.state.sessions() as session:
+            return unread_count(session, user_id=user.id)
+    except SQLAlchemyError:
+        return 0
 
 
 def _secure(settings: Settings) -> bool:
