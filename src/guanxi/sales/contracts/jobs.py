@@ -30,8 +30,8 @@ from datetime import date, timedelta
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy import and_, exists, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, exists, func, insert, literal, or_, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -39,7 +39,7 @@ from guanxi import mail
 from guanxi.auth.models import User
 from guanxi.config import Settings
 from guanxi.customers.models import Customer
-from guanxi.db import Database, utcnow
+from guanxi.db import Database, UTCDateTime, utcnow
 from guanxi.errors import N_
 from guanxi.jobs import JobContext, periodic
 from guanxi.notifications import service as notifications
@@ -50,6 +50,7 @@ from guanxi.webhooks import events
 
 log = logging.getLogger("guanxi.sales.contracts")
 BATCH = 200
+ATTEMPTS = 3
 EXPIRED_NOTICE_DAYS = 7
 MAIL_WINDOW_DAYS = 3
 
@@ -117,15 +118,26 @@ def update_statuses(settings: Settings, db: Database, *, today: date) -> int:
         )
     changed = 0
     for start in range(0, len(ids), BATCH):
-        try:
-            with db.unit_of_work() as session:
-                batch = session.scalars(
-                    select(Contract).where(Contract.id.in_(ids[start : start + BATCH]))
-                )
-                for contract in batch:
-                    changed += service.refresh_status(session, contract, settings, today=today)
-        except StaleDataError:
-            log.info("another run updated contracts %s.. at the same time", ids[start])
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                with db.unit_of_work() as session:
+                    batch = session.scalars(
+                        select(Contract).where(Contract.id.in_(ids[start : start + BATCH]))
+                    )
+                    moved = sum(
+                        service.refresh_status(session, contract, settings, today=today)
+                        for contract in batch
+                    )
+                changed += moved
+                break
+            except StaleDataError:
+                log.info("another run updated contracts %s.. at the same time", ids[start])
+                break
+            except OperationalError:
+                # SQLite refuses a read transaction's first write when another writer committed
+                # since it read; reading again sees that work, so one more try settles it
+                if attempt == ATTEMPTS or db.engine.dialect.name != "sqlite":
+                    raise
     return changed
 
 
@@ -159,7 +171,7 @@ def _due(today: date) -> Any:
 
 def write_reminders(settings: Settings, db: Database, *, today: date) -> int:
     with db.sessions() as session:
-        due = list(session.execute(_due(today)).tuples())
+        due = list(session.execute(_due(today)))
     written = 0
     for contract_id, kind in due:
         try:
@@ -171,20 +183,27 @@ def write_reminders(settings: Settings, db: Database, *, today: date) -> int:
 
 
 def _remind(session: Session, contract_id: int, kind: str) -> int:
-    contract = session.get(Contract, contract_id)
-    if contract is None or contract.status != kind:
-        return 0
-    # the row first: if another run already holds this key, the flush fails before anything
-    # else is written, and the whole unit of work is rolled back
-    session.add(
-        ContractReminder(
-            contract_id=contract.id,
-            kind=kind,
-            end_date=contract.end_date,
-            user_id=contract.owner_id,
+    # the reminder row first, copied from the contract in one statement: if another run holds
+    # this key already, it fails before anything else is written and the unit of work is
+    # rolled back; being a write, it also takes SQLite's write lock before anything is read
+    inserted = session.execute(
+        insert(ContractReminder)
+        .from_select(
+            ["contract_id", "kind", "end_date", "user_id", "sent_at"],
+            select(
+                Contract.id,
+                literal(kind),
+                Contract.end_date,
+                Contract.owner_id,
+                literal(utcnow(), UTCDateTime()),
+            ).where(Contract.id == contract_id, Contract.status == kind),
         )
-    )
-    session.flush()
+        .returning(ContractReminder.id)
+    ).scalar_one_or_none()
+    if inserted is None:
+        return 0  # its status moved on since the list was read
+    contract = session.get(Contract, contract_id)
+    assert contract is not None
     if contract.owner_id is not None:
         notifications.notify(
             session,
