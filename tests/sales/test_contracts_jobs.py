@@ -220,7 +220,7 @@ def test_two_workers_at_once_still_warn_once(store: Store, inbox: Inbox):
     def work() -> None:
         try:
             _run(store)
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+        except BaseException as exc:  # reported by the assertion below
             errors.append(exc)
 
     workers = [threading.Thread(target=work) for _ in range(2)]
