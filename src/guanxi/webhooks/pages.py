@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from guanxi.auth.models import User
 from guanxi.deps import DbSession, SettingsDep, require
 from guanxi.errors import N_
+from guanxi.web.forms import FormData, FormInvalid, parse, refusals
+from guanxi.web.templating import redirect, render
 from guanxi.webhooks import service
 from guanxi.webhooks.events import EVENT_TYPES, PING_EVENT
 from guanxi.webhooks.jobs import Claim, request_headers
@@ -26,8 +28,6 @@ from guanxi.webhooks.schemas import (
     WebhookEndpointCreate,
     WebhookEndpointUpdate,
 )
-from guanxi.web.forms import FormData, FormInvalid, parse, refusals
-from guanxi.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -240,7 +240,9 @@ def endpoint_delete(
     endpoint = service.get_endpoint(session=session, endpoint_id=endpoint_id)
     url = endpoint.url
     service.delete_endpoint(session=session, endpoint=endpoint)
-    return redirect(request, "/admin/webhooks", flash=N_("Endpoint {url} deleted."), url=url)
+    return redirect(
+        request, "/admin/webhooks", flash=N_("Endpoint {address} deleted."), address=url
+    )
 
 
 @router.get("/admin/webhooks/deliveries", response_class=HTMLResponse)
