@@ -52,7 +52,7 @@ from guanxi.bulk import insert_many
 from guanxi.config import Settings
 from guanxi.customers.models import Customer
 from guanxi.db import Database, make_engine
-from guanxi.sales.models import Order, OrderLine, Product
+from guanxi.sales.models import Product
 from guanxi.sales.orders.erp import order_number
 from guanxi.sales.orders.money import ZERO, line_amounts, order_totals
 
@@ -234,7 +234,7 @@ def raw_floor(url: str, backend: str, args: argparse.Namespace, owner_id: int) -
         elapsed += time.perf_counter() - started
         written += len(order_rows) + len(line_rows)
     if backend == "postgresql":
-        cursor.execute("TRUNCATE order_lines, orders")
+        cursor.execute("TRUNCATE order_lines, orders CASCADE")
         raw.commit()
     else:
         cursor.execute("BEGIN")

@@ -12,6 +12,9 @@ Money comes from ``orders.money`` only, so an order totals the same whichever wa
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -111,6 +114,11 @@ def upsert_orders(*, session: Session, actor: User, items: list[Any]) -> UpsertO
     line_count = sum(len(i.get("lines") or ()) for i in items if isinstance(i, dict))
     if line_count > MAX_LINES:
         raise PayloadTooLarge(N_("At most {limit} order lines per request."), limit=MAX_LINES)
+    with _no_cycle_collection():
+        return _upsert_many(session, actor, items)
+
+
+def _upsert_many(session: Session, actor: User, items: list[Any]) -> UpsertOutcome:
     outcome = UpsertOutcome()
     valid = _validated(items, outcome)
     keyed: list[tuple[int, str, ErpOrderIn]] = []
@@ -161,6 +169,22 @@ def upsert_order(
         .execution_options(populate_existing=True)
     ).one()
     return order, bool(outcome.created)
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause Python's cycle collector while a bulk request runs. The request makes a few hundred
+    thousand short-lived objects (freed by reference counting, no cycles), which set off full
+    collections that walk every object of the process each time: measured at 0.2-0.6 s apiece,
+    several per request. Collection resumes (and catches up) when the request is done; another
+    request finishing first may resume it early, which only costs speed."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def order_number(order_id: int, ordered_at: datetime) -> str:

@@ -5,8 +5,6 @@ replaced, one batch of audit entries, and the webhook events."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, delete, select
@@ -86,30 +84,24 @@ def write(
     _announce(session, inserts, updates)
 
 
-# what a create entry shows, as the automatic audit would (bookkeeping columns left out)
-_AUDITED = (
-    "number",
-    "external_id",
-    *UPDATED,
-    "owner_id",
-    "team_id",
-)
+_TEXTS = ("number", "external_id", "channel", "status", "currency", "notes")
+_MONEY = ("subtotal", "discount_total", "total", "cost_total", "refunded")
+_TIMES = ("ordered_at", "confirmed_at", "completed_at", "cancelled_at")
+_IDS = ("customer_id", "owner_id", "team_id")
 
 
 def _created(values: dict[str, Any]) -> dict[str, Any]:
-    """A create entry's changes. Decimals and times are turned into the text the audit log
-    stores for them here, where their type is known, instead of by the generic encoder."""
-    changes: dict[str, Any] = {}
-    for name in _AUDITED:
-        value = values[name]
-        if value is None or value == "":
-            continue
-        kind = type(value)
-        if kind is Decimal:
-            value = str(value)
-        elif kind is datetime:
-            value = value.isoformat()
-        changes[name] = {"after": value}
+    """A create entry's changes, as the automatic audit shows them (set values only, no
+    bookkeeping columns). Decimals and times become the text the log stores for them here,
+    where their types are known, which costs less than the generic encoder's checks."""
+    changes = {name: {"after": values[name]} for name in _TEXTS if values[name]}
+    changes.update({name: {"after": str(values[name])} for name in _MONEY})
+    for name in _TIMES:
+        if values[name] is not None:
+            changes[name] = {"after": values[name].isoformat()}
+    for name in _IDS:
+        if values[name] is not None:
+            changes[name] = {"after": values[name]}
     return changes
 
 
@@ -135,13 +127,12 @@ def _insert(session: Session, inserts: Sequence[Planned], now: Any) -> None:
     for planned, order_id in zip(inserts, ids, strict=True):
         values = planned.values
         _stamp(values, None, now)
+        # created_at, updated_at and version are left to their column defaults, which the
+        # bulk insert computes and converts once per batch instead of once per row
         values.update(
             id=order_id,
             number=order_number(order_id, values["ordered_at"]),
             external_id=planned.external_id,
-            created_at=now,
-            updated_at=now,
-            version=1,
         )
         lines += _line_rows(order_id, planned.lines)
     insert_rows(session, ORDERS, [p.values for p in inserts])
@@ -222,7 +213,8 @@ def _announce(session: Session, inserts: Sequence[Planned], updates: Sequence[Pl
     if listening is None:
         return
     for planned in inserts:
-        events.emit(session, "order.created", {n: planned.values[n] for n in _EVENT_FIELDS})
+        created = {n: planned.values.get(n) for n in _EVENT_FIELDS}
+        events.emit(session, "order.created", {**created, "version": 1})
     for planned in updates:
         assert planned.existing is not None
         data = {n: planned.values.get(n) for n in _EVENT_FIELDS}
