@@ -70,7 +70,7 @@ def test_forecast_api_counts_from_the_current_month(
     reply = client.get("/api/v1/funnel/forecast", params={"months": 2}, headers=people.token(rep))
     assert reply.status_code == 200, reply.text
     months = reply.json()["months"]
-    assert [m["month"] for m in months][0] == today.replace(day=1).isoformat()
+    assert months[0]["month"] == today.replace(day=1).isoformat()
     assert len(months) == 2
     assert (months[0]["count"], months[0]["amount"], months[0]["weighted_amount"]) == (
         1,
