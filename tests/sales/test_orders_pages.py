@@ -107,7 +107,7 @@ def test_record_page_records_invoice_shipment_and_return(
     url = f"/sales/orders/{oid}"
     sign_in(client, rep.username, PASSWORD)
     page = client.get(url).text
-    assert 'name="ship_%d" inputmode="decimal" value="3"' % tea in page  # prefilled: all left
+    assert f'name="ship_{tea}" inputmode="decimal" value="3"' in page  # prefilled: all left
 
     over = submit(client, url, f"{url}/invoices", {"amount": "80.00"})
     assert over.status_code == 422 and 'id="e-amount"' in over.text and 'value="80.00"' in over.text
