@@ -4,6 +4,9 @@ when the job runs again, after a restart, and from two workers at once."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +19,7 @@ from sqlalchemy import func, select
 
 from guanxi import jobs, schema
 from guanxi.auth import service as auth_service
+from guanxi.auth.models import User
 from guanxi.auth.schemas import TeamCreate, UserCreate
 from guanxi.config import Settings
 from guanxi.customers import service as customer_service
@@ -102,8 +106,6 @@ def store(fresh_database_url: str, tmp_path: Path, inbox: Inbox) -> Iterator[Sto
 def _contract(store: Store, *, ends_in: int, warning_days: int | None = None) -> int:
     db = Database(store.url)
     with db.unit_of_work() as session:
-        from guanxi.auth.models import User
-
         owner = session.get(User, store.owner_id)
         assert owner is not None
         buyer = customer_service.create(
@@ -244,3 +246,27 @@ def test_a_renewed_or_terminated_contract_is_not_warned(store: Store):
     _run(store)
     assert store.counts() == (0, 0)
     assert store.contract(renewed).status == "renewed"
+
+
+def test_the_refresh_command_does_the_jobs_work_on_demand(store: Store, inbox: Inbox):
+    _contract(store, ends_in=100)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GUANXI_")}
+    env.update(
+        GUANXI_DATABASE_URL=store.url,
+        GUANXI_DATA_DIR=str(store.settings.data_dir),
+        GUANXI_SECRET_KEY=TEST_SECRET,
+        GUANXI_SMTP_HOST=inbox.host,
+        GUANXI_SMTP_PORT=str(inbox.port),
+    )
+    day = (TODAY + timedelta(days=75)).isoformat()
+    command = [sys.executable, "-m", "guanxi", "contracts", "refresh", "--today", day]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "statuses changed: 1, reminders: 1, e-mails: 1" in done.stdout
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert "statuses changed: 0, reminders: 0, e-mails: 0" in again.stdout
+    assert store.counts() == (1, 1) and len(inbox.messages) == 1
+    bad = subprocess.run(
+        [*command[:-1], "soon"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert bad.returncode == 1 and "YYYY-MM-DD" in bad.stderr
