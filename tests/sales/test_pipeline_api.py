@@ -127,6 +127,10 @@ def test_win_creates_an_order_for_the_exact_amount(
         (product.id, Decimal("1.000"), Decimal("12345.67"))
     ]
 
+    twice = client.post(
+        f"/api/v1/opportunities/{with_product['id']}/win", json={"create_order": True}, headers=api
+    )
+    assert twice.status_code == 409 and order.number in twice.json()["detail"]
     plain = client.post(
         f"/api/v1/opportunities/{without['id']}/win", json={"create_order": True}, headers=api
     ).json()

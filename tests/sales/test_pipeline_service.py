@@ -47,7 +47,7 @@ def test_a_move_records_since_when_the_stage_was_held(session: Session, people: 
         expected_version=opportunity.version,
     )
 
-    first, second = changes(session, opportunity.id)
+    _, second = changes(session, opportunity.id)
     assert second.from_stage_id == stage(session, "lead").id
     assert second.to_stage_id == stage(session, "proposal").id
     assert second.from_stage_entered_at == entered_lead

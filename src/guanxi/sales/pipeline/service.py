@@ -10,7 +10,7 @@ in ``listing``.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
@@ -21,7 +21,13 @@ from guanxi.concurrency import ensure_version
 from guanxi.customers import service as customer_service
 from guanxi.db import utcnow
 from guanxi.errors import N_, Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
-from guanxi.sales.models import Opportunity, OpportunityStageChange, PipelineStage, Product
+from guanxi.sales.models import (
+    Opportunity,
+    OpportunityStageChange,
+    Order,
+    PipelineStage,
+    Product,
+)
 from guanxi.sales.pipeline import stages
 from guanxi.sales.pipeline.schemas import (
     OpportunityCreate,
@@ -31,9 +37,6 @@ from guanxi.sales.pipeline.schemas import (
     StageChangeRead,
 )
 from guanxi.webhooks.events import emit
-
-if TYPE_CHECKING:
-    from guanxi.sales.models import Order
 
 # fields copied from the input as typed (the rest need checks: customer, owner, product, stage)
 _PLAIN_FIELDS = ("title", "amount", "currency", "expected_close_date", "source", "notes")
@@ -156,6 +159,8 @@ def win(
         raise PermissionDenied(
             N_("Your role may not {action} {resource}."), action="create", resource="orders"
         )
+    if create_order:
+        _ensure_no_order_yet(session, opportunity)
     won = stages.won_stage(session=session)
     opportunity = move(
         session=session,
@@ -195,6 +200,19 @@ def win(
         ),
     )
     return opportunity, order
+
+
+def _ensure_no_order_yet(session: Session, opportunity: Opportunity) -> None:
+    """Winning twice must not sell twice: one live order per opportunity."""
+    number = session.scalar(
+        select(Order.number)
+        .where(Order.opportunity_id == opportunity.id, Order.status != "cancelled")
+        .limit(1)
+    )
+    if number is not None:
+        raise Conflict(
+            N_("Order {number} was already created for this opportunity."), number=number
+        )
 
 
 def delete(
