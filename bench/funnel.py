@@ -45,7 +45,13 @@ from guanxi.customers.schemas import CustomerCreate
 from guanxi.db import Database
 from guanxi.sales.funnel import service
 from guanxi.sales.labels import OPPORTUNITY_SOURCE_LABELS
-from guanxi.sales.models import Opportunity, OpportunityStageChange, PipelineStage, Product
+from guanxi.sales.models import (
+    Opportunity,
+    OpportunityStageChange,
+    PipelineStage,
+    Product,
+    seconds_between,
+)
 
 console = Console(width=None if sys.stdout.isatty() else 150)
 
@@ -167,6 +173,7 @@ def _opportunity(
                 "changed_by_id": owner_id,
                 "changed_at": at,
                 "from_stage_entered_at": previous[1] if previous else None,
+                "seconds_in_stage": seconds_between(previous[1], at) if previous else None,
             }
         )
         previous = (key, at)

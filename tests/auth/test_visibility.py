@@ -129,3 +129,26 @@ def test_a_custom_global_role_sees_everything(session: Session, company: dict, p
     )
     auditor = people.user("auditor")
     assert _sees(session, auditor, company["note"])
+
+
+def test_the_resolved_clause_sees_exactly_what_the_subquery_clause_sees(session: Session, company):  # type: ignore[no-untyped-def]
+    """Reports use the clause with ids looked up first; it must be the same rule."""
+    from guanxi.auth.visibility import resolved_visibility_clause, visibility_clause
+
+    east = company["east_manager"].user.team_id
+    extra = [
+        Note(title="unowned, East team", owner_id=None, team_id=east),
+        Note(title="north rep's", owner_id=company["north_rep"].user.id, team_id=None),
+        Note(title="nobody's", owner_id=None, team_id=None),
+    ]
+    session.add_all(extra)
+    session.flush()
+    share(session, extra[2], with_user=company["rep"].user, actor=company["admin"].user)
+    for name in ("rep", "peer", "north_rep", "east_manager", "north_manager", "head_manager"):
+        user = company[name].user
+        by_subquery = visibility_clause(Note, user)
+        by_ids = resolved_visibility_clause(session, Note, user)
+        assert by_subquery is not None and by_ids is not None
+        expected = set(session.scalars(select(Note.title).where(by_subquery)))
+        assert set(session.scalars(select(Note.title).where(by_ids))) == expected, name
+    assert resolved_visibility_clause(session, Note, company["admin"].user) is None

@@ -35,7 +35,13 @@ from sqlalchemy.orm import Session
 from guanxi.auth.models import User
 from guanxi.customers import service as customer_service
 from guanxi.customers.schemas import CustomerCreate
-from guanxi.sales.models import Opportunity, OpportunityStageChange, PipelineStage, Product
+from guanxi.sales.models import (
+    Opportunity,
+    OpportunityStageChange,
+    PipelineStage,
+    Product,
+    seconds_between,
+)
 from tests.conftest import People, Person
 
 DAY0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -95,6 +101,7 @@ def build(
                 changed_by_id=owner.id,
                 changed_at=when,
                 from_stage_entered_at=previous[1] if previous else None,
+                seconds_in_stage=seconds_between(previous[1], when) if previous else None,
             )
         )
         previous = (stage, when)

@@ -27,7 +27,7 @@ from guanxi.sales.demo_catalog import CatalogItem
 from guanxi.sales.demo_order_rows import price_line
 from guanxi.sales.demo_orders import WonDeal
 from guanxi.sales.labels import OPPORTUNITY_SOURCE_LABELS
-from guanxi.sales.models import Opportunity, OpportunityStageChange, PipelineStage
+from guanxi.sales.models import Opportunity, OpportunityStageChange, PipelineStage, seconds_between
 
 LOST_REASONS = (
     "价格高于竞争对手",
@@ -151,6 +151,7 @@ def build_pipeline(
                     "changed_by_id": rep.id,
                     "changed_at": at,
                     "from_stage_entered_at": times[k - 1] if k else None,
+                    "seconds_in_stage": seconds_between(times[k - 1], at) if k else None,
                 }
             )
         if stage.outcome == "won" and rng.random() < 0.8:

@@ -134,6 +134,12 @@ class Opportunity(Owned, Timestamped, Versioned, Audited, Base):
     product: Mapped[Product | None] = relationship()
 
 
+def seconds_between(entered: datetime | None, left: datetime) -> int | None:
+    """Whole seconds an opportunity spent in a stage it entered at ``entered`` and left at
+    ``left``; what every writer of a stage change stores as ``seconds_in_stage``."""
+    return None if entered is None else round((left - entered).total_seconds())
+
+
 class OpportunityStageChange(Base):
     """One move of an opportunity between stages: who moved it and when (append-only)."""
 
@@ -146,8 +152,7 @@ class OpportunityStageChange(Base):
             "ix_opportunity_stage_changes_time_in_stage",
             "opportunity_id",
             "from_stage_id",
-            "changed_at",
-            "from_stage_entered_at",
+            "seconds_in_stage",
         ),
     )
 
@@ -165,6 +170,9 @@ class OpportunityStageChange(Base):
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     # when the opportunity entered ``from_stage``: time in stage is one subtraction, no window
     from_stage_entered_at: Mapped[datetime | None] = mapped_column()
+    # changed_at - from_stage_entered_at, kept at write time: the funnel averages it over a
+    # million rows without parsing two timestamps per row
+    seconds_in_stage: Mapped[int | None] = mapped_column()
 
 
 ORDER_STATUSES = (

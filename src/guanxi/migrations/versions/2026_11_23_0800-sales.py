@@ -345,6 +345,7 @@ def upgrade() -> None:
         ),
         sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("from_stage_entered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("seconds_in_stage", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["changed_by_id"],
             ["users.id"],
@@ -390,7 +391,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_opportunity_stage_changes_time_in_stage",
         "opportunity_stage_changes",
-        ["opportunity_id", "from_stage_id", "changed_at", "from_stage_entered_at"],
+        ["opportunity_id", "from_stage_id", "seconds_in_stage"],
         unique=False,
     )
     op.create_index(

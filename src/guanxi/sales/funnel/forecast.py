@@ -51,7 +51,7 @@ def forecast(
         owner_id=owner_id, team_id=team_id, source=source, product_id=product_id
     )
     stages = load_stages(session)
-    kept = conditions(actor, filters)
+    kept = conditions(session, actor, filters)
     today = today or datetime.now(UTC).date()
     starts = _month_starts(today.replace(day=1), months)
     index = {start: i for i, start in enumerate(starts[:-1])}

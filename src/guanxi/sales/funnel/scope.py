@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from guanxi.auth.models import User
-from guanxi.auth.visibility import visibility_clause
+from guanxi.auth.visibility import resolved_visibility_clause
 from guanxi.errors import N_, FieldError, InvalidInput
 from guanxi.sales.funnel.schemas import FunnelFilters
 from guanxi.sales.models import Opportunity, PipelineStage
@@ -69,10 +69,10 @@ def load_stages(session: Session) -> Stages:
     )
 
 
-def conditions(actor: User, filters: FunnelFilters) -> list[ColumnElement[bool]]:
+def conditions(session: Session, actor: User, filters: FunnelFilters) -> list[ColumnElement[bool]]:
     """What every query keeps: live opportunities the actor may see, narrowed by the filters."""
     kept: list[ColumnElement[bool]] = [Opportunity.deleted_at.is_(None)]
-    visible = visibility_clause(Opportunity, actor)
+    visible = resolved_visibility_clause(session, Opportunity, actor)
     if visible is not None:
         kept.append(visible)
     if filters.owner_id is not None:

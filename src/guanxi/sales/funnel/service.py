@@ -30,7 +30,7 @@ from guanxi.sales.funnel.scope import (
     money,
     ratio,
 )
-from guanxi.sales.funnel.sql import days_between, hundredths
+from guanxi.sales.funnel.sql import hundredths
 from guanxi.sales.funnel.win_rates import win_rates
 from guanxi.sales.models import Opportunity, OpportunityStageChange
 
@@ -61,7 +61,7 @@ def funnel(
     cohort = [
         Opportunity.created_at >= begin,
         Opportunity.created_at < end,
-        *conditions(actor, filters),
+        *conditions(session, actor, filters),
     ]
     # one row per (furthest position, current stage): a few dozen groups at most
     groups = session.execute(
@@ -140,18 +140,18 @@ def _average_days(
     session: Session, stages: Stages, cohort: Sequence[ColumnElement[bool]]
 ) -> dict[int, tuple[int, float | None]]:
     """Per open stage: how many times a cohort opportunity left it, and the mean days it had
-    spent there each time (``changed_at - from_stage_entered_at`` of the move out)."""
+    spent there each time (the move out's ``seconds_in_stage``)."""
     change = OpportunityStageChange
     rows = session.execute(
         select(
             change.from_stage_id,
             func.count(),
-            func.avg(days_between(change.changed_at, change.from_stage_entered_at)),
+            func.avg(change.seconds_in_stage) / 86400.0,
         )
         .join(Opportunity, Opportunity.id == change.opportunity_id)
         .where(
             change.from_stage_id.in_([s.id for s in stages.open]),
-            change.from_stage_entered_at.is_not(None),
+            change.seconds_in_stage.is_not(None),
             *cohort,
         )
         .group_by(change.from_stage_id)
@@ -159,4 +159,5 @@ def _average_days(
     return {
         stage_id: (count, None if avg is None else round(float(avg), 2))
         for stage_id, count, avg in rows
+        if stage_id is not None
     }

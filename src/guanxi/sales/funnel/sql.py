@@ -1,45 +1,15 @@
-"""The two SQL expressions the funnel needs that SQLite and PostgreSQL spell differently: days
-between two timestamps, and money as an exact whole number of hundredths for summing.
-
-Both are SQLAlchemy constructs compiled per dialect, so the queries that use them are written once.
+"""The SQL expression the funnel needs that SQLite and PostgreSQL spell differently: money as an
+exact whole number of hundredths for summing. A SQLAlchemy construct compiled per dialect, so the
+queries that use it are written once.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Float
+from sqlalchemy import BigInteger
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
-
-
-class days_between(FunctionElement[float]):  # noqa: N801 - reads like the SQL function it is
-    """``later - earlier`` in (fractional) days."""
-
-    type = Float()
-    inherit_cache = True
-    name = "days_between"
-
-    def __init__(self, later: Any, earlier: Any) -> None:
-        super().__init__(later, earlier)
-
-
-@compiles(days_between)
-def _days_generic(element: days_between, compiler: Any, **kw: Any) -> str:
-    later, earlier = list(element.clauses)
-    # PostgreSQL: an interval's length in seconds
-    return (
-        f"(EXTRACT(EPOCH FROM ({compiler.process(later, **kw)} - "
-        f"{compiler.process(earlier, **kw)})) / 86400.0)"
-    )
-
-
-@compiles(days_between, "sqlite")
-def _days_sqlite(element: days_between, compiler: Any, **kw: Any) -> str:
-    later, earlier = list(element.clauses)
-    # SQLite keeps timestamps as ISO text; julianday reads them as fractional days
-    later_sql, earlier_sql = compiler.process(later, **kw), compiler.process(earlier, **kw)
-    return f"(julianday({later_sql}) - julianday({earlier_sql}))"
 
 
 class hundredths(FunctionElement[Any]):  # noqa: N801

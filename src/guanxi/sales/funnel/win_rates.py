@@ -53,7 +53,7 @@ def win_rates(
     stages = load_stages(session)
     key = _WIN_RATE_KEYS[by]
     begin, end = instants(period_start, period_end)
-    kept = conditions(actor, filters)
+    kept = conditions(session, actor, filters)
     counts: dict[Any, dict[str, Any]] = defaultdict(
         lambda: {"won": 0, "lost": 0, "open": 0, "c": 0}
     )

@@ -27,6 +27,7 @@ from guanxi.sales.models import (
     Order,
     PipelineStage,
     Product,
+    seconds_between,
 )
 from guanxi.sales.pipeline import stages
 from guanxi.sales.pipeline.schemas import (
@@ -354,6 +355,7 @@ def _place(
             changed_by_id=actor.id,
             changed_at=now,
             from_stage_entered_at=entered_at,
+            seconds_in_stage=seconds_between(entered_at, now),
         )
     )
     if not is_first:
