@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     )
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     webhook_allow_http: bool = False
-    # outgoing e-mail (guanxi.mail); an empty smtp_host turns e-mail off (sending is skipped, logged)
+    # outgoing e-mail (guanxi.mail); an empty smtp_host turns e-mail off (sends are skipped, logged)
     smtp_host: str = ""
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_username: str = ""

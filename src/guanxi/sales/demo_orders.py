@@ -102,7 +102,15 @@ def build_orders(
         buyer_index = index[deal.customer_id]
         channel = buyers[buyer_index].channel
         at = time_of_day(rng, deal.closed_at + timedelta(hours=rng.uniform(1, 72)), channel)
-        at = min(now, max(at, deal.closed_at + timedelta(minutes=30)))
+        if at < deal.closed_at:
+            at = time_of_day(rng, at + timedelta(days=1), channel)
+        # a deal won today may have its order in an earlier opening hour of the same days: the
+        # order came in and the rep then marked the deal won; never in the future, never at
+        # night (a store is closed at the moment the demo happens to be built)
+        days_back = 0
+        while at > now:  # office channels skip weekends forward, so at most three rounds
+            days_back += 1
+            at = time_of_day(rng, now - timedelta(days=days_back), channel)
         events.append(_Event(at, len(events), buyer_index, channel, number))
     events.sort()
     order_ids = allocate_ids(session, _table(Order), len(events))
