@@ -79,3 +79,21 @@ def test_a_refusing_or_missing_server_raises_mail_error(tmp_path: Path, inbox: I
     gone = Settings(data_dir=tmp_path, smtp_host="127.0.0.1", smtp_port=1)
     with pytest.raises(mail.MailError):
         mail.send(gone, message)
+
+
+def test_credentials_are_never_sent_in_clear_to_another_host(tmp_path: Path):
+    settings = _settings(tmp_path, None).model_copy(
+        update={"smtp_host": "mail.example.com", "smtp_username": "crm", "smtp_password": "pw"}
+    )
+    message = mail.build(settings, to="li.na@example.com", subject="s", text="t")
+    with pytest.raises(mail.MailError, match="without TLS"):
+        mail.send(settings, message)
+
+
+def test_credentials_may_go_to_a_relay_on_loopback(tmp_path: Path, inbox: Inbox):
+    settings = _settings(tmp_path, inbox).model_copy(update={"smtp_username": "crm"})
+    assert not settings.smtp_starttls and mail._loopback(settings)
+    # the loopback test server does not offer AUTH, so the refusal is the server's, not ours
+    with pytest.raises(mail.MailError) as refused:
+        mail.send(settings, mail.build(settings, to="a@example.com", subject="s", text="t"))
+    assert "without TLS" not in str(refused.value)

@@ -8,6 +8,7 @@ install sends nothing and says so in the log instead of failing.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import smtplib
 import ssl
@@ -71,6 +72,14 @@ def send(settings: Settings, message: EmailMessage) -> bool:
     if not enabled(settings):
         log.info("e-mail is off (no smtp_host); not sending %r", message["Subject"])
         return False
+    if settings.smtp_username and not (
+        settings.smtp_ssl or settings.smtp_starttls or _loopback(settings)
+    ):
+        # a password in clear text over the network is refused, not sent
+        raise MailError(
+            "refusing to send SMTP credentials without TLS: set GUANXI_SMTP_STARTTLS or "
+            "GUANXI_SMTP_SSL"
+        )
     try:
         with _connect(settings) as smtp:
             if settings.smtp_starttls and not settings.smtp_ssl:
@@ -82,6 +91,13 @@ def send(settings: Settings, message: EmailMessage) -> bool:
         raise MailError(f"sending {message['Message-ID']} failed: {exc}") from exc
     log.info("sent %s to %s", message["Message-ID"], message["To"])
     return True
+
+
+def _loopback(settings: Settings) -> bool:
+    try:
+        return ipaddress.ip_address(settings.smtp_host).is_loopback
+    except ValueError:
+        return settings.smtp_host == "localhost"
 
 
 def _connect(settings: Settings) -> smtplib.SMTP:

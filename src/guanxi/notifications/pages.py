@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from guanxi.deps import CurrentUser, DbSession
 from guanxi.errors import N_
 from guanxi.notifications import service
+from guanxi.web.pages import safe_next
 from guanxi.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -50,7 +51,7 @@ def notification_read(
 ) -> Response:
     """Mark one read and go where it points (or back to the list)."""
     notification = service.mark_read(session=session, user=actor, notification_id=notification_id)
-    target = notification.link if notification.link.startswith("/") else "/notifications"
+    target = safe_next(notification.link) if notification.link else "/notifications"
     return redirect(request, target)
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from guanxi.audit import tracking as audit
 from guanxi.customers.models import Customer
 from guanxi.customers.transfer.import_batch import allocate_ids, insert_rows
+from guanxi.sales import numbering
 from guanxi.sales.contracts.status import calendar_status
 from guanxi.sales.demo_buyers import SHANGHAI, Buyer
 from guanxi.sales.models import Contract, Order
@@ -81,7 +82,7 @@ def build_contracts(
     # chains are listed oldest first, so a renewal's id is above the contract it renews
     for row, contract_id in zip(plans, ids, strict=True):
         row["id"] = contract_id
-        row["number"] = f"HT-{row.pop('_year')}-{contract_id:06d}"
+        row["number"] = numbering.contract_number(row.pop("_year"), contract_id)
         previous = row.pop("_renews")
         row["renewed_from_id"] = plans[previous]["id"] if previous is not None else None
         row["created_at"] = row["updated_at"] = _moment(row["signed_on"] or today, now)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from guanxi.sales import numbering
 from guanxi.sales.demo_buyers import SHANGHAI, Buyer
 from guanxi.sales.demo_catalog import (
     PARTS,
@@ -186,7 +187,7 @@ def add_order(
     order: dict[str, Any] = {
         "id": order_id,
         # the order service's numbering (SO-<UTC order date>-<id>), so numbers never collide
-        "number": f"SO-{ordered_at:%Y%m%d}-{order_id:06d}",
+        "number": numbering.document_number(numbering.ORDER, ordered_at, order_id),
         "external_id": f"EC{_day(ordered_at):%Y%m%d}{order_id:08d}"
         if channel == "marketplace"
         else None,

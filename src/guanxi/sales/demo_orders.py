@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from guanxi.audit import tracking as audit
 from guanxi.customers.models import Customer
 from guanxi.customers.transfer.import_batch import allocate_ids, insert_rows
+from guanxi.sales import numbering
 from guanxi.sales.demo_buyers import Buyer, make_buyer, order_channel, purchase_times, time_of_day
 from guanxi.sales.demo_catalog import BUSINESS_ONLY_SKUS, CatalogItem
 from guanxi.sales.demo_order_rows import Batch, Priced, Shelf, add_order, choose_lines, make_shelf
@@ -175,13 +176,14 @@ def _write(session: Session, batch: Batch) -> None:
     """Insert a batch's rows, parents first, swapping in-batch references for ids."""
     line_ids = _with_ids(session, OrderLine, batch.lines)
     _with_ids(session, Invoice, batch.invoices)
-    # numbered as the order documents service numbers them: prefix, date, id
     for invoice in batch.invoices:
-        prefix = "INV" if invoice["kind"] == "invoice" else "CN"
-        invoice["number"] = f"{prefix}-{invoice['issued_on']:%Y%m%d}-{invoice['id']:06d}"
+        prefix = numbering.INVOICE if invoice["kind"] == "invoice" else numbering.CREDIT_NOTE
+        invoice["number"] = numbering.document_number(prefix, invoice["issued_on"], invoice["id"])
     shipment_ids = _with_ids(session, Shipment, batch.shipments)
     for shipment in batch.shipments:
-        shipment["number"] = f"SH-{shipment['shipped_on']:%Y%m%d}-{shipment['id']:06d}"
+        shipment["number"] = numbering.document_number(
+            numbering.SHIPMENT, shipment["shipped_on"], shipment["id"]
+        )
     return_ids = _with_ids(session, OrderReturn, batch.returns)
     shipment_lines = [
         {

@@ -24,6 +24,7 @@ from guanxi.customers.models import Customer
 from guanxi.db import utcnow
 from guanxi.errors import N_, Conflict, FieldError, InvalidInput, NotFound
 from guanxi.pagination import DEFAULT_LIMIT, Page, paginate
+from guanxi.sales import numbering
 from guanxi.sales.contracts import status as rules
 from guanxi.sales.contracts.schemas import (
     ContractCreate,
@@ -33,7 +34,6 @@ from guanxi.sales.contracts.schemas import (
 from guanxi.sales.models import Contract, Opportunity
 from guanxi.webhooks import events
 
-NUMBER_PREFIX = "HT"
 # fields copied from the form as they are (the rest need checks or derive the status)
 _PLAIN = (
     "title",
@@ -336,14 +336,14 @@ def number_for(session: Session, wanted: str | None, own_id: int | None, today: 
                 number=number,
             )
         return number
-    prefix = f"{NUMBER_PREFIX}-{today.year}-"
+    prefix = numbering.contract_prefix(today.year)
     # serials are zero-padded, so the text maximum is the numeric one; two people saving at
     # the same instant may pick the same one, and the unique key then refuses the second (409)
     last = session.scalar(
         select(func.max(Contract.number)).where(Contract.number.like(f"{prefix}%"))
     )
     serial = int(last[len(prefix) :]) + 1 if last and last[len(prefix) :].isdigit() else 1
-    return f"{prefix}{serial:06d}"
+    return numbering.contract_number(today.year, serial)
 
 
 def _escape_like(text: str) -> str:

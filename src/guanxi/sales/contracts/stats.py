@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from guanxi.auth.models import User
 from guanxi.auth.visibility import restrict
 from guanxi.config import Settings
+from guanxi.exact_sums import from_hundredths, hundredths
 from guanxi.sales.contracts.schemas import (
     ContractStats,
     ExpiringFigure,
@@ -60,7 +61,9 @@ def contract_stats(
 
     by_status_rows = session.execute(
         restrict(
-            select(Contract.status, func.count(Contract.id), func.sum(Contract.amount)).where(live),
+            select(
+                Contract.status, func.count(Contract.id), func.sum(hundredths(Contract.amount))
+            ).where(live),
             Contract,
             actor,
         ).group_by(Contract.status)
@@ -80,7 +83,7 @@ def contract_stats(
     for days in EXPIRING_WINDOWS:
         count, value = session.execute(
             restrict(
-                select(func.count(Contract.id), func.sum(Contract.amount)).where(
+                select(func.count(Contract.id), func.sum(hundredths(Contract.amount))).where(
                     running, Contract.end_date <= day + timedelta(days=days)
                 ),
                 Contract,
@@ -124,11 +127,9 @@ def contract_stats(
             rate=rate,
         ),
         total_count=sum(f.count for f in by_status),
-        total_value=_money(sum((f.value for f in by_status), ZERO)),
+        total_value=sum((f.value for f in by_status), ZERO),
     )
 
 
 def _money(value: object) -> Decimal:
-    if value is None:
-        return ZERO
-    return Decimal(str(value)).quantize(Decimal("0.01"))
+    return from_hundredths(value)

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from guanxi.auth.models import User
 from guanxi.errors import N_, FieldError, InvalidInput
+from guanxi.exact_sums import hundredths
 from guanxi.sales.funnel.schemas import Forecast, ForecastMonth, FunnelFilters
 from guanxi.sales.funnel.scope import Stages, conditions, load_stages, money
-from guanxi.sales.funnel.sql import hundredths
 from guanxi.sales.models import Opportunity
 
 MAX_FORECAST_MONTHS = 24

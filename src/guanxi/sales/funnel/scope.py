@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
@@ -14,6 +12,7 @@ from sqlalchemy.orm import Session
 from guanxi.auth.models import User
 from guanxi.auth.visibility import resolved_visibility_clause
 from guanxi.errors import N_, FieldError, InvalidInput
+from guanxi.exact_sums import from_hundredths
 from guanxi.sales.funnel.schemas import FunnelFilters
 from guanxi.sales.models import Opportunity, PipelineStage
 
@@ -86,11 +85,7 @@ def conditions(session: Session, actor: User, filters: FunnelFilters) -> list[Co
     return kept
 
 
-def money(hundredths_sum: Any, places: int = 2) -> Decimal:
-    """A SUM of hundredths (or of ten-thousandths) back to exact Decimal money."""
-    if hundredths_sum is None:
-        return Decimal(0).quantize(Decimal(1).scaleb(-places))
-    return Decimal(hundredths_sum).scaleb(-places).quantize(Decimal(1).scaleb(-places))
+money = from_hundredths  # the funnel's modules import it from here
 
 
 def ratio(part: int, whole: int) -> float | None:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from guanxi.auth.models import User
 from guanxi.errors import N_
+from guanxi.exact_sums import hundredths
 from guanxi.sales.funnel.forecast import MAX_FORECAST_MONTHS, forecast
 from guanxi.sales.funnel.schemas import FunnelFilters, FunnelReport, FunnelStage
 from guanxi.sales.funnel.scope import (
@@ -30,7 +31,6 @@ from guanxi.sales.funnel.scope import (
     money,
     ratio,
 )
-from guanxi.sales.funnel.sql import hundredths
 from guanxi.sales.funnel.win_rates import win_rates
 from guanxi.sales.models import Opportunity, OpportunityStageChange
 

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from guanxi.auth.models import User
 from guanxi.errors import N_, FieldError, InvalidInput
+from guanxi.exact_sums import hundredths
 from guanxi.sales.funnel.schemas import FunnelFilters, WinRateBy, WinRateRow, WinRates
 from guanxi.sales.funnel.scope import check_period, conditions, instants, load_stages, money, ratio
-from guanxi.sales.funnel.sql import hundredths
 from guanxi.sales.labels import OPPORTUNITY_SOURCE_LABELS
 from guanxi.sales.models import Opportunity, Product
 

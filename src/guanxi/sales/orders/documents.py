@@ -28,6 +28,7 @@ from guanxi.concurrency import ensure_version
 from guanxi.db import utcnow
 from guanxi.errors import N_, Conflict, FieldError, InvalidInput, NotFound
 from guanxi.pagination import Page, paginate
+from guanxi.sales import numbering
 from guanxi.sales.models import (
     Invoice,
     Order,
@@ -56,7 +57,7 @@ def _numbered(session: Session, record: Invoice | Shipment, prefix: str, day: da
     record.number = f"tmp-{uuid.uuid4().hex}"
     session.add(record)
     session.flush()
-    record.number = f"{prefix}-{day:%Y%m%d}-{record.id:06d}"
+    record.number = numbering.document_number(prefix, day, record.id)
 
 
 # ---------------------------------------------------------------- invoices
@@ -98,7 +99,7 @@ def record_invoice(
         notes=invoice_in.notes,
         created_by_id=actor.id,
     )
-    _numbered(session, invoice, "INV", issued_on)
+    _numbered(session, invoice, numbering.INVOICE, issued_on)
     before = order.status
     order.invoiced_total += amount
     service.follow_progress(order)
@@ -120,7 +121,7 @@ def credit_note(
         notes=notes,
         created_by_id=actor.id,
     )
-    _numbered(session, note, "CN", issued_on)
+    _numbered(session, note, numbering.CREDIT_NOTE, issued_on)
     order.invoiced_total -= amount
     return note
 
@@ -161,7 +162,7 @@ def record_shipment(
         created_by_id=actor.id,
         lines=[ShipmentLine(order_line_id=line.id, quantity=q) for line, q in wanted.values()],
     )
-    _numbered(session, shipment, "SH", shipped_on)
+    _numbered(session, shipment, numbering.SHIPMENT, shipped_on)
     for line, quantity in wanted.values():
         line.shipped_quantity += quantity
     before = order.status

@@ -16,7 +16,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -49,6 +49,10 @@ HIDDEN_ORDER = N_("An order with this external id exists and you may not change 
 NO_UPDATES = N_("Your role may not change existing orders.")
 GOODS_MOVED = N_("Goods of this order were shipped or returned; its lines can no longer change.")
 RETURNED = N_("This order has returns recorded; change it in Guanxi instead.")
+SHIPPED_NOT_CANCELLED = N_(
+    "Goods of this order were shipped; it cannot be cancelled. Record a return instead."
+)
+BELOW_INVOICED = N_("The new total is less than what was already invoiced for this order.")
 
 # the order columns an upsert sets from its input (totals included); compared to find changes
 COMPARED = (
@@ -185,12 +189,6 @@ def _no_cycle_collection() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def order_number(order_id: int, ordered_at: datetime) -> str:
-    """An order's readable number in the format of ``service.order_number`` (the order date and
-    its id: ``SO-20261123-000123``), for orders inserted before an ORM object exists."""
-    return f"SO-{ordered_at:%Y%m%d}-{order_id:06d}"
 
 
 _ONE: TypeAdapter[ErpOrderIn] = TypeAdapter(ErpOrderIn)
@@ -357,6 +355,11 @@ def _check_update(
         }
     if not changes:
         return None
+    status = changes.get("status")
+    if status and status["after"] == "cancelled" and existing.goods_moved:
+        return Refusal(index, external_id, "status", SHIPPED_NOT_CANCELLED, "conflict")
+    if planned.values["total"] < existing.values["invoiced_total"]:
+        return Refusal(index, external_id, "lines", BELOW_INVOICED, "conflict")
     if existing.returned:
         return Refusal(index, external_id, "external_id", RETURNED, "conflict")
     if not may_update:

@@ -21,6 +21,7 @@ from guanxi.customers.transfer.import_batch import (
 )
 from guanxi.db import utcnow
 from guanxi.errors import N_
+from guanxi.sales import numbering
 from guanxi.sales.models import Order, OrderLine
 from guanxi.webhooks import events
 from guanxi.webhooks.models import WebhookEndpoint
@@ -120,8 +121,6 @@ def _stamp(values: dict[str, Any], before: dict[str, Any] | None, now: Any) -> N
 def _insert(session: Session, inserts: Sequence[Planned], now: Any) -> None:
     if not inserts:
         return
-    from guanxi.sales.orders.erp import order_number
-
     ids = allocate_ids(session, ORDERS, len(inserts))
     lines: list[dict[str, Any]] = []
     for planned, order_id in zip(inserts, ids, strict=True):
@@ -131,7 +130,7 @@ def _insert(session: Session, inserts: Sequence[Planned], now: Any) -> None:
         # bulk insert computes and converts once per batch instead of once per row
         values.update(
             id=order_id,
-            number=order_number(order_id, values["ordered_at"]),
+            number=numbering.document_number(numbering.ORDER, values["ordered_at"], order_id),
             external_id=planned.external_id,
         )
         lines += _line_rows(order_id, planned.lines)

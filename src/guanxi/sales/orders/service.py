@@ -29,6 +29,7 @@ from guanxi.customers import service as customer_service
 from guanxi.db import utcnow
 from guanxi.errors import N_, Conflict, FieldError, InvalidInput, NotFound
 from guanxi.pagination import Page, paginate_sorted
+from guanxi.sales import numbering
 from guanxi.sales.models import ORDER_CHANNELS, ORDER_STATUSES, Opportunity, Order, OrderLine
 from guanxi.sales.orders import lines as order_lines
 from guanxi.sales.orders.money import ZERO
@@ -105,7 +106,7 @@ def create(*, session: Session, actor: User, order_in: OrderCreate) -> Order:
 
 def order_number(order: Order) -> str:
     """``SO-20261123-000123``: the order date and its id, readable on the phone and unique."""
-    return f"SO-{order.ordered_at:%Y%m%d}-{order.id:06d}"
+    return numbering.document_number(numbering.ORDER, order.ordered_at, order.id)
 
 
 def update(

@@ -15,13 +15,14 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Date, cast, func, literal, select
+from sqlalchemy import ColumnElement, Date, func, literal, select
 from sqlalchemy.orm import Session
 
 from guanxi.auth.models import User
 from guanxi.auth.visibility import restrict
 from guanxi.customers.models import Customer
 from guanxi.errors import N_, FieldError, InvalidInput
+from guanxi.exact_sums import from_hundredths, hundredths
 from guanxi.pagination import MAX_LIMIT, Page
 from guanxi.sales.models import Opportunity, PipelineStage
 from guanxi.sales.pipeline import stages
@@ -197,7 +198,7 @@ def board(
     probability) over every matching opportunity, and the first ``per_column`` cards: open
     stages soonest expected close first, won and lost ones most recently closed first."""
     clauses = [*filter_clauses(spec)]
-    cents = cast(func.round(Opportunity.amount * 100), BigInteger)
+    cents = hundredths(Opportunity.amount)
     totals_stmt = restrict(
         select(
             Opportunity.stage_id,
@@ -211,7 +212,7 @@ def board(
         actor,
     )
     totals = {
-        stage_id: (int(count), Decimal(int(amount)) / 100, Decimal(int(weighted)) / 10_000)
+        stage_id: (int(count), from_hundredths(amount), from_hundredths(weighted, places=4))
         for stage_id, count, amount, weighted in session.execute(totals_stmt)
     }
     columns = []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,6 +17,7 @@ from guanxi.sales.labels import (
 )
 from guanxi.sales.models import Product
 from guanxi.web import i18n
+from guanxi.web.pages import safe_next
 from guanxi.web.templating import ENVIRONMENT
 
 
@@ -57,10 +57,7 @@ def _teams(session: Session, actor: User) -> list[Team]:
 def safe_back(value: object, default: str = "/sales/pipeline") -> str:
     """A same-site path to return to (never another host)."""
     text = str(value or "")
-    parts = urlsplit(text)
-    if not text.startswith("/") or text.startswith("//") or parts.netloc:
-        return default
-    return text
+    return text if text and safe_next(text) == text else default
 
 
 def source_label(code: str) -> str:

@@ -8,7 +8,7 @@ cannot be retired or removed, so no card disappears from the board.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from guanxi.auth.models import User
@@ -76,6 +76,7 @@ def create_stage(*, session: Session, actor: User, stage_in: StageCreate) -> Pip
             errors=[FieldError("key", N_("This value is taken."))],
             key=stage_in.key,
         )
+    before = _positions(session)
     position = stage_in.position
     if position is None:
         position = int(session.scalar(select(func.max(PipelineStage.position))) or 0) + 1
@@ -91,6 +92,7 @@ def create_stage(*, session: Session, actor: User, stage_in: StageCreate) -> Pip
     )
     session.add(stage)
     session.flush()
+    _follow_positions(session, before)
     _ensure_outcomes(session)
     return stage
 
@@ -104,10 +106,12 @@ def update_stage(
     expected_version: int | None,
 ) -> PipelineStage:
     ensure_version(stage.version, expected_version)
+    before = _positions(session)
     given = stage_in.model_fields_set
     changes_outcome = "outcome" in given and stage_in.outcome not in (None, stage.outcome)
     retires = "is_active" in given and stage_in.is_active is False and stage.is_active
-    if (changes_outcome or retires) and stage.outcome == "open":
+    # a won or lost stage holding closed opportunities would hide them from board and totals
+    if changes_outcome or retires:
         _ensure_empty(session, stage, N_("Move its opportunities to another stage first."))
     if "label" in given and stage_in.label:
         stage.label = stage_in.label.strip()
@@ -125,6 +129,7 @@ def update_stage(
         _make_room(session, stage_in.position, except_id=stage.id)
         stage.position = stage_in.position
     session.flush()
+    _follow_positions(session, before)
     _ensure_outcomes(session)
     return stage
 
@@ -137,10 +142,12 @@ def reorder_stages(*, session: Session, actor: User, stage_ids: list[int]) -> li
             N_("List every stage exactly once."),
             errors=[FieldError("stage_ids", N_("Choose one of the offered values."))],
         )
+    before = _positions(session)
     for position, stage_id in enumerate(stage_ids):
         if stages[stage_id].position != position:
             stages[stage_id].position = position
     session.flush()
+    _follow_positions(session, before)
     return list_stages(session=session)
 
 
@@ -196,6 +203,28 @@ def _ensure_outcomes(session: Session) -> None:
             N_("The pipeline needs at least one active lost stage."),
             errors=[FieldError("outcome", N_("At least one active stage must mean lost."))],
         )
+
+
+def _positions(session: Session) -> dict[int, int]:
+    return {s.id: s.position for s in list_stages(session=session)}
+
+
+def _follow_positions(session: Session, before: dict[int, int]) -> None:
+    """Keep each opportunity's furthest stage the same stage when stages move: the funnel
+    counts by ``furthest_stage_position``, so it must follow the stage to its new place."""
+    moved = {
+        old: stage.position
+        for stage in list_stages(session=session)
+        if (old := before.get(stage.id)) is not None and old != stage.position
+    }
+    if not moved:
+        return
+    session.execute(
+        update(Opportunity)
+        .where(Opportunity.furthest_stage_position.in_(list(moved)))
+        .values(furthest_stage_position=case(moved, value=Opportunity.furthest_stage_position))
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _make_room(session: Session, position: int, except_id: int | None = None) -> None:

@@ -1,10 +1,11 @@
-"""The SQL expression the funnel needs that SQLite and PostgreSQL spell differently: money as an
-exact whole number of hundredths for summing. A SQLAlchemy construct compiled per dialect, so the
-queries that use it are written once.
+"""Exact sums of money in SQL, on SQLite as on PostgreSQL: every report that adds up amounts in
+the database (funnel, pipeline board, contract statistics) sums whole hundredths through here.
+A SQLAlchemy construct compiled per dialect, so the queries that use it are written once.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import BigInteger
@@ -40,3 +41,12 @@ def _hundredths_generic(element: hundredths, compiler: Any, **kw: Any) -> str:
 def _hundredths_sqlite(element: hundredths, compiler: Any, **kw: Any) -> str:
     (money,) = list(element.clauses)
     return f"CAST(ROUND({compiler.process(money, **kw)} * 100) AS INTEGER)"
+
+
+def from_hundredths(total: Any, places: int = 2) -> Decimal:
+    """A SUM of ``hundredths`` (``places=2``) or of hundredths times a percentage (``places=4``)
+    back to exact Decimal money; an empty SUM (NULL) is zero."""
+    unit = Decimal(1).scaleb(-places)
+    if total is None:
+        return Decimal(0).quantize(unit)
+    return Decimal(total).scaleb(-places).quantize(unit)
