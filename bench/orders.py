@@ -52,8 +52,8 @@ from guanxi.bulk import insert_many
 from guanxi.config import Settings
 from guanxi.customers.models import Customer
 from guanxi.db import Database, make_engine
+from guanxi.sales import numbering
 from guanxi.sales.models import Product
-from guanxi.sales.orders.erp import order_number
 from guanxi.sales.orders.money import ZERO, line_amounts, order_totals
 
 console = Console()
@@ -178,7 +178,8 @@ def floor_rows(
         cancelled = order["status"] == "cancelled"
         customer = int(order["customer_external_id"][2:])
         order_rows.append(
-            (order_id, order_number(order_id, ordered_at), order["external_id"], customer,
+            (order_id, numbering.document_number(numbering.ORDER, ordered_at, order_id),
+             order["external_id"], customer,
              order["channel"], order["status"], ordered_at, "CNY", totals.subtotal,
              totals.discount_total, totals.total, ZERO if cancelled else totals.cost_total,
              ZERO, totals.total if cancelled else ZERO, "", None if cancelled else now,
