@@ -1,5 +1,5 @@
 """The sales area's landing page: the way into the pipeline, orders, products, contracts and the
-funnel, with the few figures a sales person looks at first."""
+funnel, each shown to the roles that may read it."""
 
 from __future__ import annotations
 
