@@ -21,9 +21,12 @@ from guanxi.customers.models import Customer
 from guanxi.customers.timeline import TimelineEntry
 from guanxi.db import utcnow
 from guanxi.errors import N_
+from guanxi.sales.contracts import service as contract_service
 from guanxi.sales.labels import CONTRACT_STATUS_LABELS, ORDER_STATUS_LABELS
-from guanxi.sales.models import Contract, Opportunity, Order, PipelineStage
+from guanxi.sales.models import Contract, Opportunity, Order
+from guanxi.sales.orders import service as order_service
 from guanxi.sales.orders.totals import lifetime_totals
+from guanxi.sales.pipeline import service as pipeline_service
 from guanxi.web import i18n
 
 PANEL_ROWS = 10
@@ -35,11 +38,9 @@ PANEL_ROWS = 10
 def _orders_panel(session: Session, actor: User, customer: Customer) -> dict[str, Any]:
     # the lifetime totals are facts about the customer (like its value tier), so they count
     # every order; the list shows only the orders the viewer may open
-    orders = session.scalars(
-        restrict(select(Order).where(Order.customer_id == customer.id), Order, actor)
-        .order_by(Order.ordered_at.desc(), Order.id.desc())
-        .limit(PANEL_ROWS)
-    ).all()
+    orders = order_service.list_for_customer(
+        session=session, actor=actor, customer_id=customer.id, limit=PANEL_ROWS
+    )
     return {
         "customer": customer,
         "totals": lifetime_totals(session=session, customer_id=customer.id),
@@ -49,39 +50,16 @@ def _orders_panel(session: Session, actor: User, customer: Customer) -> dict[str
 
 
 def _opportunities_panel(session: Session, actor: User, customer: Customer) -> dict[str, Any]:
-    stmt = restrict(
-        select(Opportunity).where(
-            Opportunity.customer_id == customer.id, Opportunity.deleted_at.is_(None)
-        ),
-        Opportunity,
-        actor,
+    rows = pipeline_service.list_for_customer(
+        session=session, actor=actor, customer_id=customer.id, limit=PANEL_ROWS
     )
-    # open ones first (soonest expected close), then the latest closed
-    rows = session.scalars(
-        stmt.join(PipelineStage, PipelineStage.id == Opportunity.stage_id)
-        .order_by(
-            (PipelineStage.outcome != "open"),
-            Opportunity.closed_at.desc(),
-            Opportunity.expected_close_date,
-            Opportunity.id.desc(),
-        )
-        .limit(PANEL_ROWS)
-    ).all()
     return {"customer": customer, "opportunities": rows}
 
 
 def _contracts_panel(session: Session, actor: User, customer: Customer) -> dict[str, Any]:
-    rows = session.scalars(
-        restrict(
-            select(Contract).where(
-                Contract.customer_id == customer.id, Contract.deleted_at.is_(None)
-            ),
-            Contract,
-            actor,
-        )
-        .order_by(Contract.end_date.desc(), Contract.id.desc())
-        .limit(PANEL_ROWS)
-    ).all()
+    rows = contract_service.list_for_customer(
+        session=session, actor=actor, customer_id=customer.id, limit=PANEL_ROWS
+    )
     return {"customer": customer, "contracts": rows, "status_labels": CONTRACT_STATUS_LABELS}
 
 

@@ -261,7 +261,8 @@ def history(*, session: Session, opportunity: Opportunity) -> list[StageChangeRe
 def list_for_customer(
     *, session: Session, actor: User, customer_id: int, limit: int = 20
 ) -> list[Opportunity]:
-    """The customer's opportunities the actor may see, newest first (for the customer 360)."""
+    """The customer's opportunities the actor may see, for the customer 360 page: open ones
+    first (soonest expected close), then the latest closed."""
     stmt = restrict(
         select(Opportunity).where(
             Opportunity.customer_id == customer_id, Opportunity.deleted_at.is_(None)
@@ -269,7 +270,13 @@ def list_for_customer(
         Opportunity,
         actor,
     )
-    return list(session.scalars(stmt.order_by(Opportunity.id.desc()).limit(limit)))
+    ordered = stmt.join(PipelineStage, PipelineStage.id == Opportunity.stage_id).order_by(
+        (PipelineStage.outcome != "open"),
+        Opportunity.closed_at.desc(),
+        Opportunity.expected_close_date,
+        Opportunity.id.desc(),
+    )
+    return list(session.scalars(ordered.limit(limit)))
 
 
 def to_read(opportunity: Opportunity) -> OpportunityRead:
