@@ -24,16 +24,10 @@ from guanxi.sales.demo_catalog import (
     CatalogItem,
 )
 from guanxi.sales.orders import money
+from guanxi.sales.orders import service as order_service
 
 ONE = Decimal(1)
 _CARRIERS = (("顺丰速运", "SF", 12), ("京东物流", "JDV", 12), ("德邦快递", "DPK", 12))
-# the status an open order reaches: (invoiced in full, shipped in full) -> status
-_PROGRESS = {
-    (False, False): "confirmed",
-    (True, False): "invoiced",
-    (False, True): "shipped",
-    (True, True): "completed",
-}
 _CANCEL_REASONS = ("客户改变主意", "重复下单", "价格有误，重新下单", "缺货，客户不愿等待")
 _RETURN_REASONS = (
     "七天无理由退货",
@@ -285,7 +279,9 @@ def _documents(
         else:
             _ship(batch, rng, order, rows[lo:hi], first_line + lo, at)
             shipped_lines += hi - lo
-        status = _PROGRESS[(order["invoiced_total"] >= total, shipped_lines == len(rows))]
+        status = order_service.progress_status(
+            invoiced=order["invoiced_total"] >= total, shipped=shipped_lines == len(rows)
+        )
         order.update(status=status, updated_at=at)
         if status == "completed":
             order["completed_at"] = at

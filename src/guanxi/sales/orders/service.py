@@ -224,21 +224,25 @@ def left_to_invoice(order: Order) -> Decimal:
     return max(order.total - order.refunded - order.invoiced_total, ZERO)
 
 
+def progress_status(*, invoiced: bool, shipped: bool) -> str:
+    """The status an open order has reached when it is (or is not) invoiced and shipped in full;
+    the demo's orders follow the same rule."""
+    if shipped and invoiced:
+        return "completed"
+    if shipped:
+        return "shipped"
+    return "invoiced" if invoiced else "confirmed"
+
+
 def follow_progress(order: Order) -> None:
     """Move an open order to the status its invoices and shipments have reached."""
     if order.status not in OPEN_STATUSES:
         return
     shipped = fully_shipped(order)
     invoiced = order.total - order.refunded > ZERO and left_to_invoice(order) == ZERO
-    if shipped and invoiced:
-        order.status = "completed"
+    order.status = progress_status(invoiced=invoiced, shipped=shipped)
+    if order.status == "completed":
         order.completed_at = utcnow()
-    elif shipped:
-        order.status = "shipped"
-    elif invoiced:
-        order.status = "invoiced"
-    else:
-        order.status = "confirmed"
 
 
 def _ensure_status(order: Order, allowed: Sequence[str], message: str, **params: Any) -> None:
