@@ -114,7 +114,8 @@ def customer_summary(
             summary, categories.categories
         )
     else:
-        summary = summary.mutate(categories=ibis.literal([], type="array<string>"))
+        # unknown without lines (a typed null: Spark cannot type a literal empty array)
+        summary = summary.mutate(categories=ibis.null("array<string>"))
     return summary.select(
         "customer_id",
         "first_purchase",
