@@ -1,4 +1,4 @@
-"""The per-customer summary on DuckDB and Spark: purchase days, returns, zero-value orders, units."""
+"""The per-customer summary on both engines: purchase days, returns, zero-value orders, units."""
 
 from __future__ import annotations
 
