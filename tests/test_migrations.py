@@ -44,6 +44,7 @@ def test_every_foreign_key_column_is_indexed(database: Database):
     # "who did it" columns are shown, never searched by; users are disabled, never deleted, so
     # their ON DELETE SET NULL never has to scan for them
     assert sorted(unindexed) == [
+        "analysis_runs.started_by_id",
         "consent_events.recorded_by_id",
         "contract_reminders.user_id",
         "import_mappings.created_by_id",

@@ -1,5 +1,12 @@
 """Every table of every domain, imported in one place for migrations and metadata checks."""
 
+from guanxi.analytics.models import (
+    AnalysisReport,
+    AnalysisRun,
+    CustomerRecommendation,
+    CustomerScore,
+    SimilarCustomer,
+)
 from guanxi.audit.models import AuditChainHead, AuditEntry, SubjectKey
 from guanxi.auth.models import (
     ApiToken,
@@ -47,6 +54,8 @@ from guanxi.settings_store import AppSetting
 from guanxi.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "AnalysisReport",
+    "AnalysisRun",
     "ApiToken",
     "AppSetting",
     "AuditChainHead",
@@ -61,6 +70,8 @@ __all__ = [
     "Customer",
     "CustomerEmail",
     "CustomerPhone",
+    "CustomerRecommendation",
+    "CustomerScore",
     "CustomerTag",
     "FamilyMember",
     "ImportMapping",
@@ -81,6 +92,7 @@ __all__ = [
     "RolePermission",
     "Shipment",
     "ShipmentLine",
+    "SimilarCustomer",
     "SubjectKey",
     "Tag",
     "TagCategory",
