@@ -60,7 +60,7 @@ def association_rules(
     counts = counts.cross_join(total).select("item", "n_item", "n_baskets")
     frequent = counts.filter(counts.n_item / counts.n_baskets >= min_support)
     kept = items.semi_join(frequent.select("item"), "item").select(*keys, "item")
-    other = kept.select(*keys, other_item=kept.item)
+    other = kept.view().select(*keys, other_item="item")
     pairs = kept.join(other, keys).select(*(kept[key] for key in keys), kept.item, other.other_item)
     pairs = pairs.filter(pairs.item != pairs.other_item)
     together = pairs.group_by(["item", "other_item"]).aggregate(

@@ -145,11 +145,14 @@ def item_similarity(weights: Table, *, rules: RecommendRules) -> Table:
     basket = w.group_by("customer_id").aggregate(items=w.count())
     small = basket.filter(basket["items"] <= rules.max_customer_items).select("customer_id")
     kept = w.semi_join(small, "customer_id").select("customer_id", "product_id", "weight")
-    right = kept.select("customer_id", other_product_id=kept.product_id, other_weight=kept.weight)
+    right = kept.view().select("customer_id", other_product_id="product_id", other_weight="weight")
+    # name the columns after the join: in a self-join both sides' weight resolve to the left one
     joined = kept.join(right, "customer_id").select(
-        "product_id", "other_product_id", prod=kept.weight * right.other_weight
+        "product_id", "other_product_id", "weight", "other_weight"
     )
-    joined = joined.filter(joined.product_id != joined.other_product_id)
+    joined = joined.filter(joined.product_id != joined.other_product_id).mutate(
+        prod=lambda t: t.weight * t.other_weight
+    )
     dots = joined.group_by(["product_id", "other_product_id"]).aggregate(
         dot=joined.prod.sum(), co_customers=joined.count()
     )
@@ -186,11 +189,13 @@ def similar_customers(weights: Table, *, rules: RecommendRules, top_n: int = 10)
     reach = w.group_by("product_id").aggregate(buyers=w.count())
     linking = reach.filter(reach.buyers <= rules.max_item_customers).select("product_id")
     kept = w.semi_join(linking, "product_id").select("customer_id", "product_id", "weight")
-    right = kept.select("product_id", other_customer_id=kept.customer_id, other_weight=kept.weight)
+    right = kept.view().select("product_id", other_customer_id="customer_id", other_weight="weight")
     joined = kept.join(right, "product_id").select(
-        "customer_id", "other_customer_id", prod=kept.weight * right.other_weight
+        "customer_id", "other_customer_id", "weight", "other_weight"
     )
-    joined = joined.filter(joined.customer_id != joined.other_customer_id)
+    joined = joined.filter(joined.customer_id != joined.other_customer_id).mutate(
+        prod=lambda t: t.weight * t.other_weight
+    )
     dots = joined.group_by(["customer_id", "other_customer_id"]).aggregate(
         dot=joined.prod.sum(), shared_items=joined.count()
     )
