@@ -1,0 +1,212 @@
+"""Maximum likelihood over log-parameters, shared by the CLV models.
+
+A model supplies its total log-likelihood and analytic gradient on the natural scale. The search
+runs on log-parameters (every parameter is positive) with L-BFGS-B on the mean log-likelihood, so
+tolerances do not depend on the number of customers, then polishes with a few Newton steps on the
+Hessian (central differences of the analytic gradient), which also gives the standard errors: the
+inverse Hessian of the total log-likelihood, carried to the natural scale by the delta method
+(se(theta) = theta * se(log theta)).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.optimize import minimize
+
+from guanxi.analytics.clv.compress import FitFailed
+from guanxi.errors import N_
+
+FloatArray = NDArray[np.float64]
+LogLikelihood = Callable[[FloatArray], tuple[float, FloatArray]]
+"""natural parameters -> (total log-likelihood, its gradient in the natural parameters)"""
+
+LOG_LIMIT = 20.0  # parameters beyond e^±20 mean the data do not pin the model down
+GRADIENT_TOLERANCE = 1e-6  # on the mean log-likelihood per customer, in log-parameters
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The outcome of one maximum likelihood fit."""
+
+    params: FloatArray
+    standard_errors: FloatArray
+    log_likelihood: float
+    iterations: int
+    converged: bool
+
+
+def maximise(
+    log_likelihood: LogLikelihood,
+    start: FloatArray,
+    *,
+    names: tuple[str, ...],
+    model: str,
+    n_customers: float,
+    penalizer: float = 0.0,
+    max_iterations: int = 1000,
+    near: bool = False,
+) -> Estimate:
+    """Maximise ``log_likelihood`` (minus ``penalizer`` * sum of squared parameters per customer,
+    as the ``lifetimes`` library does); raise FitFailed unless it converges to finite, identified
+    parameters.
+
+    ``near`` says ``start`` is already close to the maximum (a fit on coarsened data): Newton steps
+    alone then finish the job in a handful of evaluations, with L-BFGS-B as the fallback.
+    """
+    if penalizer < 0 or not np.isfinite(penalizer):
+        raise FitFailed(N_("the penalizer must be zero or positive"))
+
+    def objective(log_params: FloatArray) -> tuple[float, FloatArray]:
+        params = np.exp(log_params)
+        value, gradient = log_likelihood(params)
+        penalty = penalizer * float(np.sum(params**2))
+        mean = -value / n_customers + penalty
+        grad = -gradient * params / n_customers + 2.0 * penalizer * params**2
+        if not np.isfinite(mean) or not np.all(np.isfinite(grad)):
+            return np.inf, np.zeros_like(log_params)
+        return float(mean), grad
+
+    log_params = np.log(np.asarray(start, dtype=np.float64))
+    iterations = 0
+    message = "Newton steps did not settle"
+    with np.errstate(all="ignore"):
+        value, gradient = objective(log_params)
+        if not np.isfinite(value):
+            raise FitFailed(
+                N_("the {model} likelihood cannot be evaluated on this data"), model=model
+            )
+        hessian: FloatArray | None = None
+        if near:
+            log_params, iterations, hessian, value, gradient = _newton(
+                objective, log_params, (value, gradient)
+            )
+        if not _settled(value, gradient):
+            result = minimize(
+                objective,
+                log_params,
+                jac=True,
+                method="L-BFGS-B",
+                bounds=[(-LOG_LIMIT - 10, LOG_LIMIT + 10)] * len(log_params),
+                options={"maxiter": max_iterations, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 20},
+            )
+            message = str(result.message)
+            iterations += int(result.nit)
+            if result.nit >= max_iterations:
+                raise FitFailed(
+                    N_("the {model} fit did not converge within {iterations} iterations"),
+                    model=model,
+                    iterations=iterations,
+                )
+            start_newton = np.asarray(result.x, dtype=np.float64)
+            base = (float(result.fun), np.asarray(result.jac, dtype=np.float64))
+            log_params, steps, hessian, value, gradient = _newton(objective, start_newton, base)
+            iterations += steps
+        _check_identified(log_params, names, model)
+        if not _settled(value, gradient):
+            raise FitFailed(
+                N_("the {model} fit did not converge ({reason}); try a penalizer or more history"),
+                model=model,
+                reason=message,
+            )
+        assert hessian is not None
+    hessian = hessian * n_customers
+    try:
+        covariance = np.linalg.inv(hessian)
+        eigenvalues = np.linalg.eigvalsh(hessian)
+    except np.linalg.LinAlgError:
+        eigenvalues = np.array([-1.0])
+    if np.any(eigenvalues <= 0) or not np.all(np.isfinite(covariance)):
+        raise FitFailed(
+            N_("the {model} likelihood has no clear maximum on this data; try a penalizer"),
+            model=model,
+        )
+    params = np.exp(log_params)
+    # the objective is per customer and penalised; report the plain total
+    total = -(value - penalizer * float(np.sum(params**2))) * n_customers
+    return Estimate(
+        params=params,
+        standard_errors=params * np.sqrt(np.diag(covariance)),
+        log_likelihood=float(total),
+        iterations=iterations,
+        converged=True,
+    )
+
+
+Objective = Callable[[FloatArray], tuple[float, FloatArray]]
+
+
+def _settled(value: float, gradient: FloatArray) -> bool:
+    return bool(np.isfinite(value) and np.max(np.abs(gradient)) <= GRADIENT_TOLERANCE)
+
+
+def _newton(
+    objective: Objective, log_params: FloatArray, base: tuple[float, FloatArray]
+) -> tuple[FloatArray, int, FloatArray, float, FloatArray]:
+    """Damped Newton steps from near the maximum (L-BFGS-B stops on a flat valley a little short
+    of the top). One Hessian serves every step, since near the top it barely changes; it is
+    returned for the standard errors, recomputed if the steps went far."""
+    value, gradient = base
+    origin = log_params
+    hessian = _hessian(objective, log_params, (value, gradient))
+    steps = 0
+    for _ in range(20):
+        if np.max(np.abs(gradient)) < 1e-11:
+            break
+        try:
+            step = -np.linalg.solve(hessian, gradient)
+        except np.linalg.LinAlgError:
+            break
+        if not np.all(np.isfinite(step)):
+            break
+        for scale in (1.0, 0.5, 0.25, 0.1):
+            candidate = log_params + scale * step
+            new_value, new_gradient = objective(candidate)
+            if np.isfinite(new_value) and new_value <= value:
+                break
+        else:
+            break
+        steps += 1
+        log_params, value, gradient = candidate, new_value, new_gradient
+        if np.max(np.abs(scale * step)) < 1e-12:
+            break
+    if np.max(np.abs(log_params - origin)) > 1e-3:
+        hessian = _hessian(objective, log_params, (value, gradient))
+    return log_params, steps, hessian, value, gradient
+
+
+def _hessian(
+    objective: Objective,
+    log_params: FloatArray,
+    base: tuple[float, FloatArray] | None = None,
+) -> FloatArray:
+    """Forward differences of the analytic gradient (``base`` is the objective at
+    ``log_params`` if known), symmetrised; accurate to about 1e-6 relative, plenty for Newton
+    steps and standard errors."""
+    size = len(log_params)
+    hessian = np.empty((size, size))
+    step = 1e-6
+    _, gradient = objective(log_params) if base is None else base
+    for i in range(size):
+        shift = np.zeros(size)
+        shift[i] = step
+        hessian[i] = (objective(log_params + shift)[1] - gradient) / step
+    return (hessian + hessian.T) / 2
+
+
+def _check_identified(log_params: FloatArray, names: tuple[str, ...], model: str) -> None:
+    for name, value in zip(names, log_params, strict=True):
+        if not np.isfinite(value) or abs(value) > LOG_LIMIT:
+            raise FitFailed(
+                N_(
+                    "the {model} parameter {name} ran off to {value:.3g}: the data do not "
+                    "determine it (for example no customer has lapsed); try a penalizer or "
+                    "more history"
+                ),
+                model=model,
+                name=name,
+                value=float(np.exp(value)) if np.isfinite(value) else float("nan"),
+            )
