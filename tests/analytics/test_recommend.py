@@ -68,7 +68,9 @@ def events(*rows: tuple[int, int, dt.datetime, str]) -> pa.Table:
     )
 
 
-def weights(vectors: dict[int, dict[int, float]], viewed: frozenset[tuple[int, int]] = frozenset()):
+def weights(
+    vectors: dict[int, dict[int, float]], viewed: frozenset[tuple[int, int]] = frozenset()
+) -> pa.Table:
     """A weights table as ``interactions`` returns it, from {customer: {product: weight}};
     (customer, product) pairs in ``viewed`` were only viewed."""
     rows = [
