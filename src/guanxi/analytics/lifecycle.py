@@ -39,10 +39,11 @@ STAGES: dict[str, str] = {
     "exploration": N_("Exploration"),
     "formation": N_("Formation"),
     "stability": N_("Stability"),
-    "decline": N_("Decline"),
-    "lost": N_("Lost"),
+    "decline": N_("Declining"),
+    "lost": N_("Churned"),
 }
-"""Stage key -> English name (msgid), in lifecycle order."""
+"""Stage key -> English name (msgid), in lifecycle order. "Churned" and "Declining" rather than
+"Lost" and "Decline", whose msgids already mean a lost deal and a refusal elsewhere."""
 
 STAGE_FOCUS: dict[str, str] = {
     "prospect": N_("Not a customer yet: qualify and make a first offer."),
