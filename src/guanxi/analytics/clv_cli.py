@@ -1,0 +1,365 @@
+"""``guanxi clv fit``: BG/NBD and Gamma-Gamma fitted to an analyst's CSV or Parquet file.
+
+The file is read by DuckDB (``analytics.files``), summarised per customer by the same
+``customer_summary`` the scoring run uses, and fitted by ``analytics.clv``; the command prints the
+parameters with standard errors and the CLV summary (customers, repeat customers, mean P(alive),
+expected purchases over the horizon, mean CLV and customer equity, 客户资产), and with
+``--calibration-end`` the holdout comparison of predicted and actual repeat purchases by
+calibration frequency. ``--json`` prints the same as one JSON object.
+
+This module is imported on the fast path of the ``guanxi`` command (see ``guanxi.entry``), so it
+imports nothing heavy at module level: DuckDB, Ibis, NumPy and the models load when a command runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+clv_app = typer.Typer(
+    help="Customer lifetime value (BG/NBD + Gamma-Gamma) from a transaction file",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DAYS = {"day": 1, "week": 7}
+HOLDOUT_MAX_FREQUENCY = 7
+
+
+class Period(StrEnum):
+    """The time unit of recency, T and the fitted rates."""
+
+    day = "day"
+    week = "week"
+
+
+class ClvProblem(Exception):
+    """Stops ``guanxi clv fit`` with one message on stderr and exit code 1."""
+
+
+def _finite(value: Any) -> Any:
+    """A JSON-safe number: NaN and infinities (an unidentified standard error) become null."""
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _records(table: Any) -> list[dict[str, Any]]:
+    """Rows of the holdout comparison as plain dicts, whatever container the diagnostics return."""
+    if hasattr(table, "to_pylist"):
+        rows = table.to_pylist()
+    elif hasattr(table, "to_dicts"):
+        rows = table.to_dicts()
+    elif hasattr(table, "to_dict") and hasattr(table, "columns"):
+        rows = table.to_dict("records")
+    elif isinstance(table, dict):
+        names = list(table)
+        rows = [
+            dict(zip(names, values, strict=True)) for values in zip(*table.values(), strict=True)
+        ]
+    else:
+        import dataclasses
+
+        rows = [
+            dataclasses.asdict(row) if dataclasses.is_dataclass(row) else dict(row) for row in table
+        ]
+
+    def plain(value: Any) -> Any:
+        if hasattr(value, "item"):
+            value = value.item()
+        return _finite(value) if isinstance(value, float) else value
+
+    return [{str(key): plain(value) for key, value in row.items()} for row in rows]
+
+
+def fit_file(
+    path: Path | str,
+    *,
+    customer_col: str,
+    date_col: str,
+    amount_col: str,
+    count_col: str | None = None,
+    period: str = "day",
+    calibration_end: dt.date | None = None,
+    margin_rate: float = 1.0,
+    horizon_days: int = 365,
+    discount_rate: float = 0.10,
+) -> dict[str, Any]:
+    """Read, summarise and fit a transaction file; the report ``--json`` prints.
+
+    Raises ``FileProblem`` for a bad file, ``FitFailed`` when a model cannot be fitted and
+    ``ClvProblem`` for a calibration end outside the file's dates.
+    """
+    import ibis
+
+    from guanxi.analytics import clv
+    from guanxi.analytics.files import FileColumns, load_transactions
+    from guanxi.analytics.summary import customer_summary, daily
+
+    columns = FileColumns(customer_col, date_col, amount_col, count_col)
+    con = ibis.duckdb.connect()
+    try:
+        loaded = load_transactions(con, Path(path), columns)
+        end = calibration_end or loaded.last_day
+        if calibration_end is not None:
+            if calibration_end < loaded.first_day:
+                raise ClvProblem(
+                    f"--calibration-end {calibration_end} is before the first transaction "
+                    f"({loaded.first_day})"
+                )
+            if calibration_end >= loaded.last_day:
+                raise ClvProblem(
+                    f"--calibration-end {calibration_end} leaves no holdout: the last "
+                    f"transaction is on {loaded.last_day}"
+                )
+        tx = loaded.transactions
+        summary = customer_summary(tx, end=end, unit=period).select(  # type: ignore[arg-type]
+            "customer_id", "frequency", "recency", "T", "monetary_value"
+        )
+        if calibration_end is not None:
+            days = daily(tx)
+            later = days.filter((days.day > ibis.literal(end)) & (days.amount > 0))
+            holdout = later.group_by("customer_id").aggregate(holdout=later.count())
+            summary = summary.left_join(holdout, "customer_id").select(
+                summary, holdout.holdout.fill_null(0).name("holdout")
+            )
+        data = con.to_pyarrow(summary.drop("customer_id"))
+    finally:
+        con.disconnect()
+    frequency = data.column("frequency").to_numpy()
+    recency = data.column("recency").to_numpy()
+    age = data.column("T").to_numpy()
+    spend = data.column("monetary_value").to_numpy()
+
+    bgnbd = clv.fit_bgnbd(frequency, recency, age)
+    repeat = frequency > 0
+    gamma_gamma = clv.fit_gamma_gamma(frequency[repeat], spend[repeat])
+    unit_days = DAYS[period]
+    values = clv.customer_value(
+        bgnbd,
+        gamma_gamma,
+        frequency,
+        recency,
+        age,
+        spend,
+        margin_rate=margin_rate,
+        horizon_days=horizon_days,
+        discount_rate=discount_rate,
+        unit_days=unit_days,
+    )
+    alive = bgnbd.probability_alive(frequency, recency, age)
+    purchases = bgnbd.expected_purchases(horizon_days / unit_days, frequency, recency, age)
+    customers = int(frequency.size)
+    report: dict[str, Any] = {
+        "bgnbd": {
+            **{name: _finite(value) for name, value in bgnbd.params().items()},
+            "log_likelihood": _finite(bgnbd.log_likelihood),
+            "standard_errors": {k: _finite(v) for k, v in bgnbd.standard_errors.items()},
+            "converged": bool(bgnbd.converged),
+            "iterations": int(bgnbd.iterations),
+        },
+        "gamma_gamma": {
+            **{name: _finite(value) for name, value in gamma_gamma.params().items()},
+            "log_likelihood": _finite(gamma_gamma.log_likelihood),
+            "standard_errors": {k: _finite(v) for k, v in gamma_gamma.standard_errors.items()},
+            "customers": int(repeat.sum()),
+        },
+        "customers": customers,
+        "transactions": loaded.transactions_count,
+        "observation_end": end.isoformat(),
+        "period": period,
+        "clv": {
+            "margin_rate": margin_rate,
+            "horizon_days": horizon_days,
+            "discount_rate": discount_rate,
+            "repeat_customers": int(repeat.sum()),
+            "mean_probability_alive": _finite(alive.mean()),
+            "expected_purchases": _finite(purchases.sum()),
+            "mean_clv": _finite(float(clv.customer_equity(values)) / customers),
+            "customer_equity": _finite(clv.customer_equity(values)),
+        },
+    }
+    if calibration_end is not None:
+        length = (loaded.last_day - calibration_end).days / unit_days
+        actual = data.column("holdout").to_numpy()
+        report["holdout_end"] = loaded.last_day.isoformat()
+        report["holdout_length"] = length
+        report["holdout"] = _records(
+            clv.holdout_by_frequency(
+                bgnbd,
+                frequency,
+                recency,
+                age,
+                actual,
+                holdout_length=length,
+                max_frequency=HOLDOUT_MAX_FREQUENCY,
+            )
+        )
+    return report
+
+
+def _number(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.{digits}g}" if abs(value) < 1e6 else f"{value:,.0f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _print_tables(report: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    unit = report["period"]
+    console.print(
+        f"{report['customers']:,} customers, {report['transactions']:,} transactions, "
+        f"observed to {report['observation_end']}, in {unit}s"
+    )
+    parameters = Table(title="Model parameters")
+    for header in ("model", "parameter", "estimate", "std. error"):
+        parameters.add_column(
+            header, justify="left" if header in ("model", "parameter") else "right"
+        )
+    for model, names, label in (
+        ("bgnbd", ("r", "alpha", "a", "b"), "BG/NBD"),
+        ("gamma_gamma", ("p", "q", "v"), "Gamma-Gamma"),
+    ):
+        fit = report[model]
+        for index, name in enumerate(names):
+            parameters.add_row(
+                label if index == 0 else "",
+                name,
+                _number(fit[name], 6),
+                _number(fit["standard_errors"].get(name), 3),
+            )
+        parameters.add_row(
+            "", "log-likelihood", _number(fit["log_likelihood"], 10), "", end_section=True
+        )
+    console.print(parameters)
+
+    value = report["clv"]
+    summary = Table(title="Customer lifetime value")
+    summary.add_column("measure")
+    summary.add_column("value", justify="right")
+    horizon = value["horizon_days"]
+    for label, figure in (
+        ("customers", report["customers"]),
+        ("repeat customers", value["repeat_customers"]),
+        ("mean P(alive)", value["mean_probability_alive"]),
+        (f"expected purchases, next {horizon} days", value["expected_purchases"]),
+        ("mean CLV", value["mean_clv"]),
+        ("customer equity (total CLV)", value["customer_equity"]),
+    ):
+        summary.add_row(label, _number(figure))
+    console.print(summary)
+    console.print(
+        f"CLV: margin rate {value['margin_rate']:g}, horizon {horizon} days, "
+        f"discount rate {value['discount_rate']:g} a year"
+    )
+    if "holdout" in report:
+        rows = report["holdout"]
+        holdout = Table(
+            title=f"Holdout {report['observation_end']} to {report['holdout_end']}: "
+            "repeat purchases by calibration frequency"
+        )
+        for header in ("calibration frequency", "customers", "predicted", "actual"):
+            holdout.add_column(header, justify="right")
+        for row in rows:
+            holdout.add_row(
+                str(row["label"]),
+                _number(row["customers"]),
+                _number(row["predicted"]),
+                _number(row["actual"]),
+            )
+        console.print(holdout)
+
+
+def _date(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{text!r} is not a date; write YYYY-MM-DD") from exc
+
+
+@clv_app.callback()
+def _clv() -> None:
+    """Customer lifetime value from a transaction file."""
+
+
+@clv_app.command("fit")
+def fit(
+    file: Annotated[Path, typer.Argument(help="A CSV (with a header row) or Parquet file")],
+    customer_col: Annotated[
+        str, typer.Option("--customer-col", help="Column with the customer id")
+    ],
+    date_col: Annotated[str, typer.Option("--date-col", help="Column with the date or date-time")],
+    amount_col: Annotated[str, typer.Option("--amount-col", help="Column with the amount paid")],
+    count_col: Annotated[
+        str | None,
+        typer.Option("--count-col", help="Column with the number of transactions in each row"),
+    ] = None,
+    period: Annotated[Period, typer.Option(help="Time unit of recency and T")] = Period.day,
+    calibration_end: Annotated[
+        str | None,
+        typer.Option(
+            "--calibration-end",
+            help="YYYY-MM-DD: fit on transactions up to this day, compare with those after it",
+        ),
+    ] = None,
+    margin_rate: Annotated[
+        float, typer.Option(help="Share of revenue that is margin (1.0: CLV in revenue)")
+    ] = 1.0,
+    horizon_days: Annotated[int, typer.Option(help="CLV horizon in days")] = 365,
+    discount_rate: Annotated[float, typer.Option(help="Yearly discount rate")] = 0.10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Fit BG/NBD and Gamma-Gamma to a transaction file and print parameters and CLV."""
+    from guanxi.analytics.clv import FitFailed
+    from guanxi.analytics.files import FileProblem
+
+    end = _date(calibration_end)
+    if horizon_days <= 0:
+        raise typer.BadParameter("must be at least 1", param_hint="--horizon-days")
+    if margin_rate < 0:
+        raise typer.BadParameter("must not be negative", param_hint="--margin-rate")
+    try:
+        report = fit_file(
+            file,
+            customer_col=customer_col,
+            date_col=date_col,
+            amount_col=amount_col,
+            count_col=count_col,
+            period=period.value,
+            calibration_end=end,
+            margin_rate=margin_rate,
+            horizon_days=horizon_days,
+            discount_rate=discount_rate,
+        )
+    except (FileProblem, ClvProblem) as exc:
+        _fail(str(exc))
+    except FitFailed as exc:
+        _fail(f"the model could not be fitted: {exc}")
+    if as_json:
+        sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n")
+    else:
+        _print_tables(report)
+
+
+def _fail(message: str) -> None:
+    sys.stderr.write(f"guanxi clv fit: {message}\n")
+    raise typer.Exit(1)
+
+
+def run(args: list[str]) -> None:
+    """Run ``guanxi clv ...`` without loading the rest of Guanxi (``guanxi.entry`` calls this)."""
+    clv_app(args=args, prog_name="guanxi clv")

@@ -1,0 +1,333 @@
+"""An analyst's transaction file (CSV or Parquet) as the canonical transactions table on DuckDB.
+
+The file command (``guanxi clv fit``) and anyone with a spreadsheet export start here: the named
+customer, date and amount columns (and optionally a count column) are read by DuckDB, checked, and
+renamed to ``inputs.TRANSACTIONS`` (``customer_id``, ``order_id``, ``ts``, ``amount``, ``cost``,
+``channel``), so the per-customer summary is the one the rest of the system uses.
+
+Every problem stops the read with one ``FileProblem`` whose message names it: the file is missing
+or neither CSV nor Parquet, a column is missing (the columns present are listed), the file has no
+rows, or a row holds an empty or unparsable date, an empty customer, an amount that is not a number
+or a negative count (the first such row is named, counting data rows from 1; in a CSV with a header
+that is file line row + 1).
+
+Customer ids may be text: they become int64 codes (``customer_keys`` keeps the mapping). Rows whose
+count is 0 are not transactions and are left out; ``cost`` is 0 and ``channel`` is unknown (null).
+"""
+
+# ruff: noqa: S608  (SQL is built from the file path and column names, quoted by _literal/_quote)
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+class FileProblem(ValueError):
+    """A transaction file that cannot be used as asked; the message says what and where."""
+
+
+@dataclass(frozen=True)
+class FileColumns:
+    """Which of the file's columns hold the customer, the date, the amount and (optionally) a count
+    of transactions per row."""
+
+    customer: str
+    date: str
+    amount: str
+    count: str | None = None
+
+
+@dataclass
+class TransactionFile:
+    """A file loaded into DuckDB: ``transactions`` (an Ibis table with the TRANSACTIONS columns),
+    ``customer_keys`` (``customer_id`` code -> the file's ``customer_key`` text), and counts."""
+
+    transactions: Any
+    customer_keys: Any
+    rows: int
+    transactions_count: int
+    first_day: dt.date
+    last_day: dt.date
+
+
+def file_format(path: Path) -> str:
+    """``csv`` or ``parquet`` by the file's name, or ``FileProblem`` if it is neither or absent."""
+    if not path.exists():
+        raise FileProblem(f"{path}: no such file")
+    if path.is_dir():
+        raise FileProblem(f"{path}: is a directory, not a CSV or Parquet file")
+    kind = FORMATS.get(path.suffix.lower())
+    if kind is None:
+        with path.open("rb") as handle:
+            head = handle.read(4)
+        if head == b"PAR1":
+            return "parquet"
+        raise FileProblem(f"{path}: not a CSV or Parquet file (name it .csv or .parquet)")
+    return kind
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _source(kind: str, path: Path, *, varchar: bool = False) -> str:
+    if kind == "parquet":
+        return f"read_parquet({_literal(str(path))})"
+    options = ", all_varchar = true" if varchar else ""
+    return f"read_csv({_literal(str(path))}, header = true{options})"
+
+
+def _columns(con: Any, kind: str, path: Path) -> dict[str, str]:
+    """The file's columns and their DuckDB types (CSV columns as sniffed)."""
+    try:
+        described = con.sql(f"DESCRIBE SELECT * FROM {_source(kind, path)}").fetchall()
+    except Exception as exc:  # DuckDB raises many kinds for an unreadable file
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise FileProblem(f"{path}: cannot be read as {kind.upper()}: {first}") from exc
+    return {str(row[0]): str(row[1]) for row in described}
+
+
+def _check_columns(path: Path, present: dict[str, str], columns: FileColumns) -> None:
+    wanted = [
+        ("--customer-col", columns.customer),
+        ("--date-col", columns.date),
+        ("--amount-col", columns.amount),
+    ]
+    if columns.count is not None:
+        wanted.append(("--count-col", columns.count))
+    for option, name in wanted:
+        if name not in present:
+            listed = ", ".join(present) or "none"
+            raise FileProblem(f"{path}: no column {name!r} ({option}); the columns are: {listed}")
+
+
+INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER")
+NUMBER_TYPES = (*INTEGER_TYPES, "UBIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
+DATE_TYPES = ("DATE", "TIMESTAMP")
+
+
+def _is(type_name: str, kinds: tuple[str, ...]) -> bool:
+    return type_name.split("(")[0].strip() in kinds or any(
+        type_name.startswith(kind + " ") for kind in kinds
+    )
+
+
+def _fast_source(kind: str, path: Path, present: dict[str, str], columns: FileColumns) -> str:
+    """The file with the wanted columns converted while reading (fails on the first bad value)."""
+    if kind == "parquet":
+        return _source(kind, path)
+    wanted = {
+        columns.customer: "BIGINT" if _is(present[columns.customer], INTEGER_TYPES) else "VARCHAR",
+        columns.date: present[columns.date]
+        if _is(present[columns.date], DATE_TYPES)
+        else "TIMESTAMP",
+        columns.amount: "DOUBLE",
+    }
+    if columns.count is not None:
+        wanted[columns.count] = "DOUBLE"
+    spec = ", ".join(f"{_literal(name)}: {_literal(type_)}" for name, type_ in wanted.items())
+    return f"read_csv({_literal(str(path))}, header = true, types = {{{spec}}})"
+
+
+def _fast_select(columns: FileColumns, integer_keys: bool) -> str:
+    key = _quote(columns.customer)
+    parts = [
+        f"CAST({key} AS BIGINT)" if integer_keys else f"CAST({key} AS VARCHAR)",
+        f"CAST({_quote(columns.date)} AS TIMESTAMP)",
+        f"CAST({_quote(columns.amount)} AS DOUBLE)",
+        f"CAST({_quote(columns.count)} AS DOUBLE)" if columns.count else "CAST(NULL AS DOUBLE)",
+    ]
+    names = ("customer_key", "ts", "amount", "n")
+    return ", ".join(f"{part} AS {name}" for part, name in zip(parts, names, strict=True))
+
+
+def _careful_select(columns: FileColumns, date_type: str) -> str:
+    """Every wanted column as text beside its TRY_CAST, so a bad value can be found and shown."""
+    key, date, amount = _quote(columns.customer), _quote(columns.date), _quote(columns.amount)
+    ts = (
+        f"CAST({date} AS TIMESTAMP)"
+        if _is(date_type, DATE_TYPES)
+        else f"TRY_CAST({date} AS TIMESTAMP)"
+    )
+    count = _quote(columns.count) if columns.count else "CAST(NULL AS VARCHAR)"
+    return (
+        f"CAST({key} AS VARCHAR) AS customer_key, {ts} AS ts, "
+        f"TRY_CAST({amount} AS DOUBLE) AS amount, TRY_CAST({count} AS DOUBLE) AS n, "
+        f"CAST({date} AS VARCHAR) AS date_text, CAST({amount} AS VARCHAR) AS amount_text, "
+        f"CAST({count} AS VARCHAR) AS count_text"
+    )
+
+
+def _row_label(kind: str, rowid: int) -> str:
+    row = rowid + 1
+    return f"row {row} (line {row + 1})" if kind == "csv" else f"row {row}"
+
+
+Check = tuple[str, str, str | None]
+
+
+def _checks(columns: FileColumns, careful: bool) -> list[Check]:
+    """(condition on ``raw``, message, text of the value) for every way a row can be unusable.
+
+    The fast read keeps no text: a null there was an empty cell (a bad value would have failed the
+    read). The careful read keeps each cell's text beside its conversion.
+    """
+    date_text = "date_text" if careful else "NULL"
+    amount_text = "amount_text" if careful else "NULL"
+    count_text = "count_text" if careful else "CAST(n AS VARCHAR)"
+    checks: list[Check] = [
+        ("customer_key IS NULL", f"the customer ({columns.customer}) is empty", None),
+        (f"ts IS NULL AND {date_text} IS NULL", f"the date ({columns.date}) is empty", None),
+        (
+            "ts IS NULL",
+            f"the date ({columns.date}) {{value}} is not a date "
+            "(write dates as YYYY-MM-DD or YYYY-MM-DD HH:MM:SS)",
+            date_text,
+        ),
+        (
+            f"amount IS NULL AND {amount_text} IS NULL",
+            f"the amount ({columns.amount}) is empty",
+            None,
+        ),
+        ("amount IS NULL", f"the amount ({columns.amount}) {{value}} is not a number", amount_text),
+    ]
+    if columns.count is not None:
+        checks += [
+            (
+                f"n IS NULL AND {count_text} IS NULL",
+                f"the count ({columns.count}) is empty",
+                None,
+            ),
+            ("n IS NULL", f"the count ({columns.count}) {{value}} is not a number", count_text),
+            ("n < 0", f"the count ({columns.count}) {{value}} is negative", count_text),
+        ]
+    return checks
+
+
+def _first_problem(con: Any, kind: str, path: Path, checks: list[Check], row: str) -> FileProblem:
+    """The problem of the earliest unusable row of ``raw`` (the first check it fails)."""
+    condition = " OR ".join(f"({c})" for c, _, _ in checks)
+    texts = ", ".join(text or "NULL" for _, _, text in checks)
+    cases = ", ".join(f"coalesce({c}, false)" for c, _, _ in checks)
+    found = con.execute(
+        f"SELECT {row}, [{cases}], [{texts}] FROM raw WHERE {condition} ORDER BY {row} LIMIT 1"
+    ).fetchone()
+    assert found is not None
+    rowid, failed, values = found
+    index = failed.index(True)
+    value = values[index]
+    message = checks[index][1].format(value=repr(value) if value is not None else "")
+    return FileProblem(f"{path}: {_row_label(kind, rowid)}: {message}")
+
+
+def _native(present: dict[str, str], columns: FileColumns) -> bool:
+    """Whether a Parquet file's columns already have usable types (no text to convert)."""
+    numbers = [present[columns.amount]] + ([present[columns.count]] if columns.count else [])
+    return _is(present[columns.date], DATE_TYPES) and all(_is(t, NUMBER_TYPES) for t in numbers)
+
+
+def _read_table(
+    duck: Any,
+    kind: str,
+    path: Path,
+    present: dict[str, str],
+    columns: FileColumns,
+    integer_keys: bool,
+) -> bool:
+    """Copy the file into the table ``raw``, converting while reading; if a value does not
+    convert, read it again as text beside TRY_CASTs and return True (the careful read)."""
+    try:
+        duck.execute(
+            f"CREATE OR REPLACE TEMP TABLE raw AS SELECT {_fast_select(columns, integer_keys)} "
+            f"FROM {_fast_source(kind, path, present, columns)}"
+        )
+    except Exception as exc:  # a value that does not convert: read again as text and find it
+        if "Conversion" not in type(exc).__name__ and "Conversion" not in str(exc)[:40]:
+            raise FileProblem(f"{path}: cannot be read: {str(exc).splitlines()[0]}") from exc
+        careful_select = _careful_select(columns, present[columns.date])
+        duck.execute(
+            f"CREATE OR REPLACE TEMP TABLE raw AS SELECT {careful_select} "
+            f"FROM {_source(kind, path, varchar=True)}"
+        )
+        return True
+    return False
+
+
+def load_transactions(con: Any, path: Path | str, columns: FileColumns) -> TransactionFile:
+    """Read ``path`` into the DuckDB connection of ``con`` (an Ibis DuckDB backend): the temporary
+    table ``raw`` as read, ``customer_keys`` (code -> the file's id) and ``transactions`` in the
+    TRANSACTIONS shape. ``FileProblem`` names the first thing wrong with the file."""
+    path = Path(path)
+    kind = file_format(path)
+    duck = con.con
+    present = _columns(duck, kind, path)
+    _check_columns(path, present, columns)
+    integer_keys = _is(present[columns.customer], INTEGER_TYPES)
+    careful = False
+    row = "rowid"
+    if kind == "parquet" and _native(present, columns):
+        # Parquet keeps its types: read it in place (the summary reads it twice, which is still
+        # cheaper than a copy), rows numbered by the reader
+        row = "file_row"
+        duck.execute(
+            f"CREATE OR REPLACE TEMP VIEW raw AS SELECT {_fast_select(columns, integer_keys)}, "
+            f"file_row_number AS file_row FROM read_parquet({_literal(str(path))}, "
+            "file_row_number = true)"
+        )
+    else:
+        careful = _read_table(duck, kind, path, present, columns, integer_keys)
+        integer_keys = integer_keys and not careful
+    checks = _checks(columns, careful)
+    bad = " OR ".join(f"coalesce({c}, false)" for c, _, _ in checks)
+    stats = duck.execute(
+        "SELECT count(*), CAST(sum(coalesce(n, 1)) AS BIGINT), min(ts)::DATE, max(ts)::DATE, "
+        f"bool_or({bad}) FROM raw"
+    ).fetchone()
+    assert stats is not None
+    rows, count, first_day, last_day, unusable = stats
+    if rows == 0:
+        raise FileProblem(f"{path}: the file has no rows")
+    if unusable:
+        raise _first_problem(duck, kind, path, checks, row)
+    if not count:
+        raise FileProblem(f"{path}: every row has a count of 0; there are no transactions")
+    if integer_keys:
+        # the file's ids are the codes; the transactions are a view, nothing is copied
+        duck.execute(
+            "CREATE OR REPLACE TEMP VIEW customer_keys AS SELECT DISTINCT customer_key AS "
+            "customer_id, CAST(customer_key AS VARCHAR) AS customer_key FROM raw"
+        )
+        duck.execute(
+            "CREATE OR REPLACE TEMP VIEW transactions AS SELECT customer_key AS customer_id, "
+            f"CAST({row} + 1 AS BIGINT) AS order_id, ts, amount, CAST(0 AS DOUBLE) AS cost, "
+            "CAST(NULL AS VARCHAR) AS channel FROM raw WHERE n IS NULL OR n > 0"
+        )
+    else:
+        duck.execute(
+            "CREATE OR REPLACE TEMP TABLE customer_keys AS SELECT CAST(row_number() OVER "
+            "(ORDER BY customer_key) - 1 AS BIGINT) AS customer_id, customer_key "
+            "FROM (SELECT DISTINCT customer_key FROM raw)"
+        )
+        # materialised: the summary reads the transactions more than once
+        duck.execute(
+            "CREATE OR REPLACE TEMP TABLE transactions AS SELECT k.customer_id, "
+            f"CAST(raw.{row} + 1 AS BIGINT) AS order_id, ts, amount, CAST(0 AS DOUBLE) AS cost, "
+            "CAST(NULL AS VARCHAR) AS channel FROM raw JOIN customer_keys AS k USING "
+            "(customer_key) WHERE n IS NULL OR n > 0"
+        )
+    return TransactionFile(
+        transactions=con.table("transactions"),
+        customer_keys=con.table("customer_keys"),
+        rows=rows,
+        transactions_count=count,
+        first_day=first_day,
+        last_day=last_day,
+    )
