@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from guanxi import __version__, cli_support, crypto, demo, jobs, key_rotation, schema
+from guanxi.analytics.clv_cli import clv_app
 from guanxi.audit import service as audit_service
 from guanxi.auth import service as auth_service
 from guanxi.auth.schemas import TeamCreate, UserCreate
@@ -44,6 +45,7 @@ app.add_typer(customers_cli.import_app, name="import")
 app.add_typer(customers_cli.export_app, name="export")
 app.add_typer(records_cli.customers_app, name="customers")
 app.add_typer(contracts_app, name="contracts")
+app.add_typer(clv_app, name="clv")
 
 _settings = cli_support.settings
 _database = cli_support.database
