@@ -115,6 +115,8 @@ def test_customers_without_purchases_are_prospects() -> None:
         "customer_id": [5, 1, 2, 9],
         "stage": ["stability", "prospect", "decline", "prospect"],
     }
+    nobody_bought = lifecycle.with_prospects(np.array([3, 4]), [], [])
+    assert nobody_bought["stage"].tolist() == ["prospect", "prospect"]
     with pytest.raises(ValueError, match="unique"):
         lifecycle.with_prospects([1], [1, 1], ["lost", "lost"])
 
@@ -141,6 +143,10 @@ def test_stage_movements_between_runs() -> None:
         {"from_stage": "decline", "to_stage": None, "customers": 1},
     ]
     assert moves["customers"].sum() == 6
+    first_run = lifecycle.stage_movements(previous.iloc[:0], previous)
+    assert first_run["from_stage"].isna().all() and first_run["customers"].sum() == 5
+    with pytest.raises(ValueError, match="unique"):
+        lifecycle.stage_movements(pd.concat([previous, previous]), current)
 
 
 def test_every_stage_has_a_name_and_a_focus() -> None:

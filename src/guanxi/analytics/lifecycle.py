@@ -147,7 +147,7 @@ def with_prospects(
     scored = pd.Series(_array(scored_stages).astype(object), index=pd.Index(_array(scored_ids)))
     if not scored.index.is_unique:
         raise ValueError("scored customer ids must be unique")
-    stage = scored.reindex(ids).to_numpy(dtype=object)
+    stage = scored.reindex(ids).to_numpy(dtype=object, copy=True)
     stage[pd.isna(stage)] = "prospect"
     return pd.DataFrame({"customer_id": ids, "stage": stage})
 
