@@ -1,11 +1,13 @@
 """Seeded shop data with the structure recommendations exploit, for tests, docs and benchmarks.
 
 Products sit in categories and are unevenly popular within them (Zipf-like). Each customer has a
-taste: a few categories they mostly buy from (a sparse Dirichlet draw). Each product has a
+taste: a few categories they mostly buy from (a sparse Dirichlet draw), which for some customers
+changes once at a random moment (so recent purchases say more than old ones). Each product has a
 complement in the next category (a dress and its belt); a customer who owns a product later buys
-its complement with some probability. Some purchases repeat an owned product (consumables), and
-customers view products in their categories before and between purchases. Popularity alone knows
-none of this, so a model that learns "bought this, also bought" must beat it.
+its complement with some probability, more likely soon after buying it. Some purchases repeat an
+owned product (consumables), and customers view products in their categories before and between
+purchases. Popularity alone knows none of this, so a model that learns "bought this, also bought"
+must beat it.
 """
 
 from __future__ import annotations
@@ -30,7 +32,12 @@ class ShopSimulation:
     mean_orders: float = 6.0
     taste_concentration: float = 0.3
     complement_rate: float = 0.35
+    complement_half_life: float = 60.0
+    """A product bought this many days ago is half as likely to draw its complement as one
+    bought today."""
     repeat_rate: float = 0.15
+    taste_drift: float = 0.5
+    """Share of customers whose taste is drawn anew at a random moment (a move, a baby, a job)."""
     views_per_order: float = 2.0
     start: dt.date = dt.date(2023, 1, 1)
 
@@ -68,20 +75,28 @@ def simulate_shop(
     order_id = 0
     for customer in range(1, sim.customers + 1):
         taste = rng.dirichlet(np.full(n_cat, sim.taste_concentration))
+        later_taste = rng.dirichlet(np.full(n_cat, sim.taste_concentration))
+        drifts_at = rng.uniform(0, sim.days) if rng.random() < sim.taste_drift else np.inf
         orders = 1 + rng.poisson(sim.mean_orders - 1)
         times = np.sort(rng.uniform(0, sim.days, orders))
         owned: list[int] = []
+        bought_at: list[float] = []
         for when in times:
+            if when >= drifts_at:
+                taste, drifts_at = later_taste, np.inf
             order_id += 1
             ts = base + dt.timedelta(days=float(when))
             draw = rng.random()
             if owned and draw < sim.complement_rate:
-                product = int(complement[owned[rng.integers(len(owned))]])
+                # the belt follows the dress soon: recent purchases draw complements more
+                recent = 0.5 ** ((when - np.array(bought_at)) / sim.complement_half_life)
+                product = int(complement[owned[rng.choice(len(owned), p=recent / recent.sum())]])
             elif owned and draw < sim.complement_rate + sim.repeat_rate:
                 product = owned[rng.integers(len(owned))]
             else:
                 product = pick_in(int(rng.choice(n_cat, p=taste)))
             owned.append(product)
+            bought_at.append(float(when))
             quantity = float(1 + rng.poisson(0.3))
             for name, value in (
                 ("customer_id", customer),
