@@ -51,25 +51,8 @@ def _finite(value: Any) -> Any:
     return number if math.isfinite(number) else None
 
 
-def _records(table: Any) -> list[dict[str, Any]]:
-    """Rows of the holdout comparison as plain dicts, whatever container the diagnostics return."""
-    if hasattr(table, "to_pylist"):
-        rows = table.to_pylist()
-    elif hasattr(table, "to_dicts"):
-        rows = table.to_dicts()
-    elif hasattr(table, "to_dict") and hasattr(table, "columns"):
-        rows = table.to_dict("records")
-    elif isinstance(table, dict):
-        names = list(table)
-        rows = [
-            dict(zip(names, values, strict=True)) for values in zip(*table.values(), strict=True)
-        ]
-    else:
-        import dataclasses
-
-        rows = [
-            dataclasses.asdict(row) if dataclasses.is_dataclass(row) else dict(row) for row in table
-        ]
+def _records(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The holdout comparison with plain JSON-safe numbers."""
 
     def plain(value: Any) -> Any:
         if hasattr(value, "item"):

@@ -60,6 +60,8 @@ def file_format(path: Path) -> str:
         raise FileProblem(f"{path}: no such file")
     if path.is_dir():
         raise FileProblem(f"{path}: is a directory, not a CSV or Parquet file")
+    if path.stat().st_size == 0:
+        raise FileProblem(f"{path}: the file is empty")
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:
         with path.open("rb") as handle:
@@ -288,13 +290,14 @@ def load_transactions(con: Any, path: Path | str, columns: FileColumns) -> Trans
     checks = _checks(columns, careful)
     bad = " OR ".join(f"coalesce({c}, false)" for c, _, _ in checks)
     stats = duck.execute(
-        "SELECT count(*), CAST(sum(coalesce(n, 1)) AS BIGINT), min(ts)::DATE, max(ts)::DATE, "
+        "SELECT count(*), CAST(sum(coalesce(n, 1)) AS BIGINT), "
+        "min(ts) FILTER (n IS NULL OR n > 0)::DATE, max(ts) FILTER (n IS NULL OR n > 0)::DATE, "
         f"bool_or({bad}) FROM raw"
     ).fetchone()
     assert stats is not None
     rows, count, first_day, last_day, unusable = stats
     if rows == 0:
-        raise FileProblem(f"{path}: the file has no rows")
+        raise FileProblem(f"{path}: the file is empty: it has no rows of data")
     if unusable:
         raise _first_problem(duck, kind, path, checks, row)
     if not count:
