@@ -29,6 +29,10 @@ from guanxi.analytics.clv.optimize import maximise
 from guanxi.errors import N_
 
 NAMES = ("r", "alpha", "a", "b")
+HINT = N_(
+    "BG/NBD needs customers who lapse as well as customers who keep buying; try a penalizer "
+    "(such as 0.001) or a longer history"
+)
 
 
 def log_likelihood_terms(
@@ -280,6 +284,7 @@ def fit_bgnbd(
         start,
         names=NAMES,
         model="BG/NBD",
+        hint=HINT,
         n_customers=n,
         penalizer=penalizer,
         max_iterations=max_iterations,

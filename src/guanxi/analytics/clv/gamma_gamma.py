@@ -19,6 +19,7 @@ from guanxi.analytics.clv.optimize import maximise
 from guanxi.errors import N_
 
 NAMES = ("p", "q", "v")
+HINT = N_("check that spend varies between customers and cap extreme spenders")
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,7 @@ def fit_gamma_gamma(
         start,
         names=NAMES,
         model="Gamma-Gamma",
+        hint=HINT,
         n_customers=float(count),
         max_iterations=max_iterations,
     )

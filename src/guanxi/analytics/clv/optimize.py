@@ -49,11 +49,13 @@ def maximise(
     penalizer: float = 0.0,
     max_iterations: int = 1000,
     near: bool = False,
+    hint: str = "",
 ) -> Estimate:
     """Maximise ``log_likelihood`` (minus ``penalizer`` * sum of squared parameters per customer,
     as the ``lifetimes`` library does); raise FitFailed unless it converges to finite, identified
     parameters.
 
+    ``hint`` (marked with N_) tells the user what to try when the fit fails.
     ``near`` says ``start`` is already close to the maximum (a fit on coarsened data): Newton steps
     alone then finish the job in a handful of evaluations, with L-BFGS-B as the fallback.
     """
@@ -72,7 +74,6 @@ def maximise(
 
     log_params = np.log(np.asarray(start, dtype=np.float64))
     iterations = 0
-    message = "Newton steps did not settle"
     with np.errstate(all="ignore"):
         value, gradient = objective(log_params)
         if not np.isfinite(value):
@@ -93,24 +94,24 @@ def maximise(
                 bounds=[(-LOG_LIMIT - 10, LOG_LIMIT + 10)] * len(log_params),
                 options={"maxiter": max_iterations, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 20},
             )
-            message = str(result.message)
             iterations += int(result.nit)
             if result.nit >= max_iterations:
                 raise FitFailed(
-                    N_("the {model} fit did not converge within {iterations} iterations"),
+                    N_("the {model} fit did not converge within {iterations} iterations; {hint}"),
                     model=model,
                     iterations=iterations,
+                    hint=hint,
                 )
             start_newton = np.asarray(result.x, dtype=np.float64)
             base = (float(result.fun), np.asarray(result.jac, dtype=np.float64))
             log_params, steps, hessian, value, gradient = _newton(objective, start_newton, base)
             iterations += steps
-        _check_identified(log_params, names, model)
+        _check_identified(log_params, names, model, hint)
         if not _settled(value, gradient):
             raise FitFailed(
-                N_("the {model} fit did not converge ({reason}); try a penalizer or more history"),
+                N_("the {model} fit did not converge; {hint}"),
                 model=model,
-                reason=message,
+                hint=hint,
             )
         assert hessian is not None
     hessian = hessian * n_customers
@@ -121,8 +122,9 @@ def maximise(
         eigenvalues = np.array([-1.0])
     if np.any(eigenvalues <= 0) or not np.all(np.isfinite(covariance)):
         raise FitFailed(
-            N_("the {model} likelihood has no clear maximum on this data; try a penalizer"),
+            N_("the {model} likelihood has no clear maximum on this data; {hint}"),
             model=model,
+            hint=hint,
         )
     params = np.exp(log_params)
     # the objective is per customer and penalised; report the plain total
@@ -197,15 +199,17 @@ def _hessian(
     return (hessian + hessian.T) / 2
 
 
-def _check_identified(log_params: FloatArray, names: tuple[str, ...], model: str) -> None:
+def _check_identified(
+    log_params: FloatArray, names: tuple[str, ...], model: str, hint: str
+) -> None:
     for name, value in zip(names, log_params, strict=True):
         if not np.isfinite(value) or abs(value) > LOG_LIMIT:
             raise FitFailed(
                 N_(
                     "the {model} parameter {name} ran off to {value:.3g}: the data do not "
-                    "determine it (for example no customer has lapsed); try a penalizer or "
-                    "more history"
+                    "determine it; {hint}"
                 ),
+                hint=hint,
                 model=model,
                 name=name,
                 value=float(np.exp(value)) if np.isfinite(value) else float("nan"),
