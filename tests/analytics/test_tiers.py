@@ -169,6 +169,6 @@ def test_when_nobody_is_profitable(both: BothEngines) -> None:
 def test_rules_are_checked_and_every_tier_has_a_name_and_strategy() -> None:
     for bad in ({"vip_share": 0.0}, {"key_cumulative_share": 1.5}, {"cost_per_ticket": -1.0}):
         with pytest.raises(ValueError):
-            tiers.TierRules(**bad)  # type: ignore[arg-type]
+            tiers.TierRules(**bad)
     assert list(tiers.TIERS) == list(tiers.TIER_STRATEGIES)
     assert tiers.tier_label("vip") == "VIP (deferential)"
