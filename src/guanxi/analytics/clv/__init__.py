@@ -1,5 +1,6 @@
-"""Customer lifetime value: BG/NBD purchases and drop-out, Gamma-Gamma spend, discounted CLV and
-customer equity (客户资产), with diagnostics, simulators and scikit-learn style estimators.
+"""Customer lifetime value: BG/NBD (or Pareto/NBD) purchases and drop-out, Gamma-Gamma spend,
+discounted CLV and customer equity (客户资产), with diagnostics, simulators and scikit-learn style
+estimators.
 
 Models are fitted by maximum likelihood with analytic gradients on per-customer summaries
 (frequency, recency, T) compressed to distinct triples, so fitting costs the same for a thousand
@@ -12,6 +13,7 @@ from guanxi.analytics.clv.compress import FitFailed, Triples, compress
 from guanxi.analytics.clv.diagnostics import cumulative_tracking, holdout_by_frequency
 from guanxi.analytics.clv.estimators import BetaGeoModel, GammaGammaModel
 from guanxi.analytics.clv.gamma_gamma import GammaGammaFit, fit_gamma_gamma
+from guanxi.analytics.clv.pareto_nbd import ParetoNBDFit, fit_pareto_nbd, simulate_pareto_nbd
 from guanxi.analytics.clv.simulate import (
     simulate_bgnbd,
     simulate_gamma_gamma,
@@ -25,6 +27,7 @@ __all__ = [
     "FitFailed",
     "GammaGammaFit",
     "GammaGammaModel",
+    "ParetoNBDFit",
     "Triples",
     "compress",
     "cumulative_tracking",
@@ -33,8 +36,10 @@ __all__ = [
     "discounted_purchases",
     "fit_bgnbd",
     "fit_gamma_gamma",
+    "fit_pareto_nbd",
     "holdout_by_frequency",
     "simulate_bgnbd",
     "simulate_gamma_gamma",
+    "simulate_pareto_nbd",
     "simulate_transactions",
 ]

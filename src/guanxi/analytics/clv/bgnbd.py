@@ -19,6 +19,7 @@ from guanxi.analytics.clv.compress import (
     FloatArray,
     Triples,
     check_summary,
+    coarsen,
     codes,
     compress,
     dot,
@@ -312,22 +313,14 @@ def _starting_point(triples: Triples, penalizer: float) -> tuple[FloatArray, boo
     """Where the search starts, and whether that is already near the maximum.
 
     The rate r/alpha starts at the observed repeat rate. When there are many triples, the model is
-    first fitted on a coarsened copy (recency and T rounded to 1/64 of the longest T, a few
-    thousand triples); its maximum lies within a fraction of a standard error of the real one, so
-    a few Newton steps on the full data finish the fit.
+    first fitted on a coarsened copy (``coarsen``); its maximum lies close to the exact one, so a
+    few Newton steps on the full data finish the fit.
     """
     rate = dot(triples.count, triples.x) / max(dot(triples.count, triples.T), 1e-12)
     start = np.array([1.0, 1.0 / max(rate, 1e-8), 1.0, 3.0])
     if triples.x.size <= 20_000:
         return start, False
-    width = float(triples.T.max()) / 64
-    age = (np.floor(triples.T / width) + 0.5) * width
-    recency = (np.floor(triples.t_x / width) + 0.5) * width
-    t_x = np.where(triples.x > 0, np.minimum(recency, age), 0.0)
-    # counts survive coarsening: collapse the weights onto the coarse triples
-    (cx, ct, c_age), index = unique_with_inverse(triples.x, t_x, age)
-    weights = totals(index, triples.count, cx.size)
-    coarse = Triples(x=cx, t_x=ct, T=c_age, count=weights)
+    coarse = coarsen(triples)
     prepared = Prepared.of(coarse)
     try:
         estimate = maximise(
@@ -335,7 +328,7 @@ def _starting_point(triples: Triples, penalizer: float) -> tuple[FloatArray, boo
             start,
             names=NAMES,
             model="BG/NBD",
-            n_customers=float(weights.sum()),
+            n_customers=float(coarse.count.sum()),
             penalizer=penalizer,
         )
     except FitFailed:

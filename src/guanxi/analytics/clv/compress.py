@@ -154,3 +154,17 @@ def dot(left: FloatArray, right: FloatArray) -> float:
 def totals(index: NDArray[np.int64], weights: FloatArray, size: int) -> FloatArray:
     """Sum of ``weights`` per group ``index`` (0..size-1)."""
     return np.bincount(index, weights=weights, minlength=size).astype(np.float64, copy=False)
+
+
+def coarsen(triples: Triples, bins: int = 64) -> Triples:
+    """The triples with recency and T rounded to the middle of 1/``bins`` of the longest T.
+
+    A few thousand triples whatever the data; the maximum likelihood on them lies close to the
+    exact one (parameters within about 1% on day-based data), a cheap start for the full fit.
+    """
+    width = float(triples.T.max()) / bins or 1.0
+    age = (np.floor(triples.T / width) + 0.5) * width
+    recency = (np.floor(triples.t_x / width) + 0.5) * width
+    t_x = np.where(triples.x > 0, np.minimum(recency, age), 0.0)
+    (x, t_x, age), index = unique_with_inverse(triples.x, t_x, age)
+    return Triples(x=x, t_x=t_x, T=age, count=totals(index, triples.count, x.size))

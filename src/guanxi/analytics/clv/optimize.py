@@ -50,12 +50,14 @@ def maximise(
     max_iterations: int = 1000,
     near: bool = False,
     hint: str = "",
+    hessian_step: float = 1e-6,
 ) -> Estimate:
     """Maximise ``log_likelihood`` (minus ``penalizer`` * sum of squared parameters per customer,
     as the ``lifetimes`` library does); raise FitFailed unless it converges to finite, identified
     parameters.
 
-    ``hint`` (marked with N_) tells the user what to try when the fit fails.
+    ``hessian_step`` is the finite-difference step of the Hessian (larger when the gradient is
+    itself numerical). ``hint`` (marked with N_) tells the user what to try when the fit fails.
     ``near`` says ``start`` is already close to the maximum (a fit on coarsened data): Newton steps
     alone then finish the job in a handful of evaluations, with L-BFGS-B as the fallback.
     """
@@ -83,7 +85,7 @@ def maximise(
         hessian: FloatArray | None = None
         if near:
             log_params, iterations, hessian, value, gradient = _newton(
-                objective, log_params, (value, gradient)
+                objective, log_params, (value, gradient), hessian_step
             )
         if not _settled(value, gradient):
             result = minimize(
@@ -104,7 +106,9 @@ def maximise(
                 )
             start_newton = np.asarray(result.x, dtype=np.float64)
             base = (float(result.fun), np.asarray(result.jac, dtype=np.float64))
-            log_params, steps, hessian, value, gradient = _newton(objective, start_newton, base)
+            log_params, steps, hessian, value, gradient = _newton(
+                objective, start_newton, base, hessian_step
+            )
             iterations += steps
         _check_identified(log_params, names, model, hint)
         if not _settled(value, gradient):
@@ -146,14 +150,17 @@ def _settled(value: float, gradient: FloatArray) -> bool:
 
 
 def _newton(
-    objective: Objective, log_params: FloatArray, base: tuple[float, FloatArray]
+    objective: Objective,
+    log_params: FloatArray,
+    base: tuple[float, FloatArray],
+    hessian_step: float,
 ) -> tuple[FloatArray, int, FloatArray, float, FloatArray]:
     """Damped Newton steps from near the maximum (L-BFGS-B stops on a flat valley a little short
     of the top). One Hessian serves every step, since near the top it barely changes; it is
     returned for the standard errors, recomputed if the steps went far."""
     value, gradient = base
     origin = log_params
-    hessian = _hessian(objective, log_params, (value, gradient))
+    hessian = _hessian(objective, log_params, (value, gradient), hessian_step)
     steps = 0
     for _ in range(20):
         if np.max(np.abs(gradient)) < 1e-11:
@@ -176,7 +183,7 @@ def _newton(
         if np.max(np.abs(scale * step)) < 1e-12:
             break
     if np.max(np.abs(log_params - origin)) > 1e-3:
-        hessian = _hessian(objective, log_params, (value, gradient))
+        hessian = _hessian(objective, log_params, (value, gradient), hessian_step)
     return log_params, steps, hessian, value, gradient
 
 
@@ -184,13 +191,13 @@ def _hessian(
     objective: Objective,
     log_params: FloatArray,
     base: tuple[float, FloatArray] | None = None,
+    step: float = 1e-6,
 ) -> FloatArray:
     """Forward differences of the analytic gradient (``base`` is the objective at
     ``log_params`` if known), symmetrised; accurate to about 1e-6 relative, plenty for Newton
     steps and standard errors."""
     size = len(log_params)
     hessian = np.empty((size, size))
-    step = 1e-6
     _, gradient = objective(log_params) if base is None else base
     for i in range(size):
         shift = np.zeros(size)
