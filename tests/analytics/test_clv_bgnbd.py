@@ -220,3 +220,13 @@ def test_bad_summaries_are_refused(
     if frequency and len(frequency) == len(age):
         with pytest.raises(FitFailed, match=message):
             CDNOW.probability_alive(frequency, recency, age)
+
+
+def test_days_and_weeks_give_the_same_model_with_or_without_a_penalizer() -> None:
+    x, t_x, ages = day_summaries(20_000, seed=8)
+    for penalizer in (0.0, 0.01):
+        days = fit_bgnbd(x, t_x, ages, penalizer=penalizer)
+        weeks = fit_bgnbd(x, t_x / 7, ages / 7, penalizer=penalizer)
+        assert days.alpha == pytest.approx(7 * weeks.alpha, rel=1e-6)
+        for name in ("r", "a", "b"):
+            assert days.params()[name] == pytest.approx(weeks.params()[name], rel=1e-6)

@@ -288,6 +288,7 @@ def fit_bgnbd(
         hint=HINT,
         n_customers=n,
         penalizer=penalizer,
+        penalty_scale=_penalty_scale(triples),
         max_iterations=max_iterations,
         near=near,
     )
@@ -330,7 +331,14 @@ def _starting_point(triples: Triples, penalizer: float) -> tuple[FloatArray, boo
             model="BG/NBD",
             n_customers=float(coarse.count.sum()),
             penalizer=penalizer,
+            penalty_scale=_penalty_scale(triples),
         )
     except FitFailed:
         return start, False
     return estimate.params, True
+
+
+def _penalty_scale(triples: Triples) -> FloatArray:
+    """alpha enters the penalty in units of a tenth of the longest T, as in ``lifetimes``, so a
+    penalizer means the same for summaries in days and in weeks."""
+    return np.array([1.0, 10.0 / max(float(triples.T.max()), 1e-12), 1.0, 1.0])

@@ -51,25 +51,32 @@ def maximise(
     near: bool = False,
     hint: str = "",
     hessian_step: float = 1e-6,
+    penalty_scale: FloatArray | None = None,
 ) -> Estimate:
     """Maximise ``log_likelihood`` (minus ``penalizer`` * sum of squared parameters per customer,
     as the ``lifetimes`` library does); raise FitFailed unless it converges to finite, identified
     parameters.
 
-    ``hessian_step`` is the finite-difference step of the Hessian (larger when the gradient is
-    itself numerical). ``hint`` (marked with N_) tells the user what to try when the fit fails.
+    ``penalty_scale`` multiplies the parameters inside the penalty, so that time-scale
+    parameters are penalised independently of the time unit. ``hessian_step`` is the
+    finite-difference step of the Hessian (larger when the gradient is itself numerical).
+    ``hint`` (marked with N_) tells the user what to try when the fit fails.
     ``near`` says ``start`` is already close to the maximum (a fit on coarsened data): Newton steps
     alone then finish the job in a handful of evaluations, with L-BFGS-B as the fallback.
     """
     if penalizer < 0 or not np.isfinite(penalizer):
         raise FitFailed(N_("the penalizer must be zero or positive"))
 
+    scale = np.ones(len(start)) if penalty_scale is None else np.asarray(penalty_scale)
+
+    def penalty(params: FloatArray) -> float:
+        return penalizer * float(np.sum((params * scale) ** 2))
+
     def objective(log_params: FloatArray) -> tuple[float, FloatArray]:
         params = np.exp(log_params)
         value, gradient = log_likelihood(params)
-        penalty = penalizer * float(np.sum(params**2))
-        mean = -value / n_customers + penalty
-        grad = -gradient * params / n_customers + 2.0 * penalizer * params**2
+        mean = -value / n_customers + penalty(params)
+        grad = -gradient * params / n_customers + 2.0 * penalizer * (params * scale) ** 2
         if not np.isfinite(mean) or not np.all(np.isfinite(grad)):
             return np.inf, np.zeros_like(log_params)
         return float(mean), grad
@@ -132,7 +139,7 @@ def maximise(
         )
     params = np.exp(log_params)
     # the objective is per customer and penalised; report the plain total
-    total = -(value - penalizer * float(np.sum(params**2))) * n_customers
+    total = -(value - penalty(params)) * n_customers
     return Estimate(
         params=params,
         standard_errors=params * np.sqrt(np.diag(covariance)),

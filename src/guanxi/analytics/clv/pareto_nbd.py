@@ -185,6 +185,9 @@ def fit_pareto_nbd(
     rate = dot(triples.count, triples.x) / max(dot(triples.count, triples.T), 1e-12)
     mean_age = dot(triples.count, triples.T) / n
     start = np.array([1.0, 1.0 / max(rate, 1e-8), 1.0, mean_age])
+    # alpha and beta enter the penalty in tenths of the longest T, as in ``lifetimes``
+    time_scale = 10.0 / max(float(triples.T.max()), 1e-12)
+    scale = np.array([1.0, time_scale, 1.0, time_scale])
     near = False
     if triples.x.size > 5_000:
         # fit a coarsened copy first, so the full data only needs a few Newton steps
@@ -199,6 +202,7 @@ def fit_pareto_nbd(
                 hint=HINT,
                 n_customers=n,
                 penalizer=penalizer,
+                penalty_scale=scale,
                 hessian_step=1e-4,
             ).params
             near = True
@@ -213,6 +217,7 @@ def fit_pareto_nbd(
         hint=HINT,
         n_customers=n,
         penalizer=penalizer,
+        penalty_scale=scale,
         max_iterations=max_iterations,
         hessian_step=1e-4,
         near=near,
