@@ -119,11 +119,11 @@ def codes(values: FloatArray) -> tuple[FloatArray, NDArray[np.int64]]:
         whole = np.rint(scaled)
         low, high = float(whole.min()), float(whole.max())
         if high - low <= 4 * values.size + 1024 and np.all(np.abs(scaled - whole) < 1e-9):
-            offsets = (whole - low).astype(np.int64)
+            offsets = (whole - low).astype(np.int64, copy=False)
             present = np.bincount(offsets, minlength=int(high - low) + 1) > 0
             position = np.cumsum(present) - 1
             distinct = (np.flatnonzero(present) + low) / scale
-            return distinct.astype(np.float64), position[offsets].astype(np.int64)
+            return distinct.astype(np.float64), position[offsets].astype(np.int64, copy=False)
     distinct, inverse = np.unique(values, return_inverse=True)
     return distinct.astype(np.float64), inverse.reshape(-1).astype(np.int64)
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import minimize
+from threadpoolctl import threadpool_limits  # installed with scikit-learn
 
 from guanxi.analytics.clv.compress import FitFailed
 from guanxi.errors import N_
@@ -39,7 +41,7 @@ class Estimate:
     converged: bool
 
 
-def maximise(
+def _maximise(
     log_likelihood: LogLikelihood,
     start: FloatArray,
     *,
@@ -150,6 +152,16 @@ def maximise(
 
 
 Objective = Callable[[FloatArray], tuple[float, FloatArray]]
+
+
+def maximise(log_likelihood: LogLikelihood, start: FloatArray, **options: Any) -> Estimate:
+    """Maximise ``log_likelihood`` from ``start``; see ``_maximise`` for the options.
+
+    BLAS runs single-threaded meanwhile: the optimiser's linear algebra is on 4x4 matrices and
+    short vectors, where waking BLAS threads on a busy machine costs milliseconds per call.
+    """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _maximise(log_likelihood, start, **options)
 
 
 def _settled(value: float, gradient: FloatArray) -> bool:

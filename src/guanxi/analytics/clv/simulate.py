@@ -113,11 +113,16 @@ def simulate_transactions(
     scale = last_partial + rng.gamma(arrivals - x + 1.0)
     repeat_offsets = first[owner] + age[owner] * partial / scale[owner]
 
-    customer_of = np.concatenate([np.arange(n), owner])
-    offsets = np.concatenate([first, repeat_offsets])
-    order = np.lexsort((offsets, customer_of))
-    customer_of = customer_of[order]
-    seconds = np.floor(offsets[order] * SECONDS_PER_DAY).astype(np.int64)
+    # lay rows out by customer without sorting: each customer's first purchase, then their
+    # repeat purchases, which the partial sums already put in time order
+    customer_of = np.repeat(np.arange(n), x + 1)
+    block = np.cumsum(x + 1) - (x + 1)  # row of each customer's first purchase
+    is_first = np.zeros(customer_of.size, dtype=bool)
+    is_first[block] = True
+    offsets = np.empty(customer_of.size)
+    offsets[block] = first
+    offsets[~is_first] = repeat_offsets
+    seconds = np.floor(offsets * SECONDS_PER_DAY).astype(np.int64)
 
     nu = rng.gamma(q, 1.0 / v, size=n)
     amount = rng.gamma(p, 1.0 / nu[customer_of])
