@@ -46,9 +46,10 @@ class RecommendRules:
     max_customer_items: int = 1000
     """Customers with more distinct products than this (resellers, bots, test accounts) do not
     contribute item pairs; their pairs would grow with the square of their basket."""
-    max_item_customers: int = 1000
+    max_item_customers: int = 100
     """Products with more customers than this do not make customers similar (everyone buys the
-    shopping bag); without a cap one such product makes a pair of every two customers."""
+    shopping bag); without a cap one such product makes a pair of every two customers. The cap
+    bounds the customer pairs examined by cap x (rows of weights)."""
 
     def __post_init__(self) -> None:
         if self.half_life_days <= 0:
