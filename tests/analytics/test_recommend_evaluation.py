@@ -109,9 +109,7 @@ def test_product_rules_and_support_pruning(duckdb_engine: engines.Engine) -> Non
         association_rules(table, level="brand")  # type: ignore[arg-type]
 
 
-def test_holdout_counts_only_new_products_of_known_customers(
-    duckdb_engine: engines.Engine,
-) -> None:
+def test_holdout_counts_only_new_products_of_known_customers(both: BothEngines) -> None:
     shop = lines(
         (1, 1, 1, "x", 0, 1.0),
         (2, 2, 1, "x", 1, 1.0),
@@ -125,15 +123,12 @@ def test_holdout_counts_only_new_products_of_known_customers(
         (4, 8, 3, "x", 12, 1.0),
         (3, 9, 3, "x", 12, 1.0),
     )
-    table = duckdb_engine.table(shop)
-    result = evaluate_holdout(
-        table,
-        None,
-        split=DAY + dt.timedelta(days=10),
-        end=DAY + dt.timedelta(days=20),
-        rules=RecommendRules(),
-        k=10,
+    split, end = DAY + dt.timedelta(days=10), DAY + dt.timedelta(days=20)
+    result, on_spark = (
+        evaluate_holdout(engine.table(shop), None, split=split, end=end, k=10)
+        for engine in (both.duckdb, both.spark)
     )
+    assert on_spark == result
     # c1: one hit of ten (precision 0.1), all of one (recall 1); c3 owns 1 and 2 and gets
     # nothing useful; the averages are over c1 and c3
     assert result["customers"] == 2
