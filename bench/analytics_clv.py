@@ -161,18 +161,25 @@ def lifetimes_python() -> Path:
 
 
 def run(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """(seconds, peak MiB, stdout) of one process from start to exit, read with ``os.wait4``."""
+    """(seconds, peak MiB, stdout) of one process from start to exit.
+
+    The peak comes from ``/usr/bin/time`` when there is one: a child forked straight from this
+    process would start with this process's own resident memory (the simulated data) as its peak.
+    """
     out_path = RESULTS / "stdout.txt"
     err_path = RESULTS / "stderr.txt"
+    peak_path = RESULTS / "peak.txt"
+    timer = Path("/usr/bin/time")
+    command = [str(timer), "-f", "%M", "-o", str(peak_path), *args] if timer.exists() else args
     with out_path.open("wb") as out, err_path.open("wb") as err:
         started = time.perf_counter()
-        process = subprocess.Popen(args, stdout=out, stderr=err, env=env)  # noqa: S603
+        process = subprocess.Popen(command, stdout=out, stderr=err, env=env)  # noqa: S603
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
+    if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"{' '.join(args[:4])} failed:\n{err_path.read_text()[-2000:]}")
-    return seconds, usage.ru_maxrss / 1024, out_path.read_text()
+    peak_kib = int(peak_path.read_text().split()[-1]) if timer.exists() else usage.ru_maxrss
+    return seconds, peak_kib / 1024, out_path.read_text()
 
 
 def guanxi_command() -> list[str]:
