@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
 from guanxi import __version__, crypto, jobs
+from guanxi.analytics import api as analytics_api
 from guanxi.audit import api as audit_api
 from guanxi.audit import pages as audit_pages
 from guanxi.auth import admin_pages as auth_admin_pages
@@ -73,6 +74,7 @@ API_ROUTERS = (
     orders_api.router,
     contracts_api.router,
     funnel_api.router,
+    analytics_api.router,
     webhooks_api.router,
     notifications_api.router,
 )

@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from guanxi import __version__, cli_support, crypto, demo, jobs, key_rotation, schema
+from guanxi.analytics import cli as analytics_cli
 from guanxi.analytics.clv_cli import clv_app
 from guanxi.audit import service as audit_service
 from guanxi.auth import service as auth_service
@@ -46,6 +47,7 @@ app.add_typer(customers_cli.export_app, name="export")
 app.add_typer(records_cli.customers_app, name="customers")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(clv_app, name="clv")
+app.command("analyze")(analytics_cli.analyze)
 
 _settings = cli_support.settings
 _database = cli_support.database

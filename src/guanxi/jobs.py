@@ -35,6 +35,7 @@ JOB_MODULES = (
     "guanxi.customers.transfer.jobs",
     "guanxi.sales.contracts.jobs",
     "guanxi.webhooks.jobs",
+    "guanxi.analytics.jobs",
 )
 _AFTER_COMMIT_KEY = "jobs_after_commit"
 QUEUE_NAME = "guanxi"

@@ -1,0 +1,313 @@
+"""Scoring runs against the store: read the logs through ADBC, score them, write one score row
+per customer, and keep the run with its parameters, diagnostics and progress.
+
+A run commits its own progress as it goes (so a page can show it), and writes its results in one
+transaction at the end: if anything fails, the run is marked failed with the reason and readers
+keep using the previous succeeded run's scores.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from guanxi import bulk, settings_store
+from guanxi.analytics import engine as engines
+from guanxi.analytics import inputs, sources
+from guanxi.analytics.models import (
+    AnalysisReport,
+    AnalysisRun,
+    CustomerRecommendation,
+    CustomerScore,
+    SimilarCustomer,
+)
+from guanxi.analytics.params import SETTINGS_KEY, AnalysisParameters
+from guanxi.analytics.scoring import ScoringInput, ScoringResult, score
+from guanxi.audit import tracking
+from guanxi.audit.chain import SYSTEM_ACTOR
+from guanxi.auth.models import User
+from guanxi.config import Settings
+from guanxi.customers.models import Customer
+from guanxi.db import Database, utcnow
+from guanxi.errors import N_, Conflict
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, int], None]
+_BATCH = 20_000
+ABANDONED_AFTER = dt.timedelta(hours=6)
+
+
+def parameters(session: Session) -> AnalysisParameters:
+    """The parameters the next run will use (stored by an analyst, or the defaults)."""
+    return AnalysisParameters.from_json(settings_store.get(session, SETTINGS_KEY))
+
+
+def latest_run(session: Session) -> AnalysisRun | None:
+    """The newest succeeded run: the one every reader uses."""
+    return session.scalars(
+        select(AnalysisRun)
+        .where(AnalysisRun.status == "succeeded")
+        .order_by(AnalysisRun.id.desc())
+        .limit(1)
+    ).first()
+
+
+def start(
+    session: Session,
+    *,
+    engine: str = "duckdb",
+    end: dt.date | None = None,
+    actor: User | None = None,
+    timezone: str = "Asia/Shanghai",
+) -> AnalysisRun:
+    """Record a new run (status running) with the current parameters; refuses a second one while
+    another is running, because two runs would write the same scores twice."""
+    if engine not in engines.ENGINES:
+        raise Conflict(N_("Unknown analytics engine: choose duckdb or spark."))
+    _fail_abandoned(session)
+    running = session.scalar(
+        select(func.count()).select_from(AnalysisRun).where(AnalysisRun.status == "running")
+    )
+    if running:
+        raise Conflict(N_("A scoring run is already in progress."))
+    run = AnalysisRun(
+        engine=engine,
+        observation_end=end or dt.datetime.now(ZoneInfo(timezone)).date(),
+        parameters=parameters(session).to_json(),
+        started_by_id=actor.id if actor is not None and actor.id else None,
+    )
+    session.add(run)
+    session.flush()
+    tracking.record(session, "analysis.start", "analysis_run", run.id, {"engine": engine})
+    return run
+
+
+def _fail_abandoned(session: Session) -> None:
+    # a worker that died mid-run leaves it "running"; after ABANDONED_AFTER nobody is on it
+    cutoff = utcnow() - ABANDONED_AFTER
+    for run in session.scalars(
+        select(AnalysisRun).where(AnalysisRun.status == "running", AnalysisRun.started_at < cutoff)
+    ):
+        run.status, run.finished_at = "failed", utcnow()
+        run.error = "abandoned: the process running it stopped"
+
+
+def _all_customer_ids(session: Session) -> np.ndarray:
+    ids = session.scalars(select(Customer.id).where(Customer.deleted_at.is_(None)))
+    return np.fromiter(ids, dtype=np.int64)
+
+
+def load_input(db: Database, session: Session, *, end: dt.date, timezone: str) -> ScoringInput:
+    """Everything a run reads from the store, as Arrow. Interactions, tickets and web events
+    are empty until the touch centre and service desk keep them."""
+    return ScoringInput(
+        end=end,
+        customer_ids=_all_customer_ids(session),
+        transactions=sources.transactions(db.engine, timezone=timezone),
+        lines=sources.lines(db.engine, timezone=timezone),
+        interactions=inputs.empty(inputs.INTERACTIONS),
+        tickets=inputs.empty(inputs.TICKETS),
+        events=inputs.empty(inputs.EVENTS),
+    )
+
+
+def _report_progress(db: Database, run_id: int, outer: Progress | None) -> Progress:
+    def report(step: str, percent: int) -> None:
+        with db.unit_of_work() as session:
+            run = session.get(AnalysisRun, run_id)
+            if run is not None:
+                run.step, run.progress = step, percent
+        if outer is not None:
+            outer(step, percent)
+
+    return report
+
+
+def execute(
+    db: Database, settings: Settings, run_id: int, *, progress: Progress | None = None
+) -> AnalysisRun:
+    """Carry out a started run. Returns the run, succeeded or failed; never leaves it running."""
+    with db.unit_of_work() as session:
+        run = session.get_one(AnalysisRun, run_id)
+        end, engine_name = run.observation_end, run.engine
+        params = AnalysisParameters.from_json(run.parameters)
+        data = load_input(db, session, end=end, timezone=settings.timezone)
+    report = _report_progress(db, run_id, progress)
+    try:
+        with engines.opened(engine_name) as engine:
+            result = score(data, params, engine, report)
+        with db.unit_of_work() as session:
+            tracking.set_actor(session, SYSTEM_ACTOR)
+            _write(session, run_id, data, result)
+    except Exception as exc:  # any failure fails the run, and only the run
+        log.warning("scoring run %s failed: %s", run_id, exc, exc_info=not _expected(exc))
+        with db.unit_of_work() as session:
+            run = session.get_one(AnalysisRun, run_id)
+            run.status, run.finished_at = "failed", utcnow()
+            run.error = str(exc) or type(exc).__name__
+            tracking.record(session, "analysis.fail", "analysis_run", run_id, {"error": run.error})
+    with db.sessions() as session:
+        return session.get_one(AnalysisRun, run_id)
+
+
+def _expected(exc: Exception) -> bool:
+    return isinstance(exc, ValueError | engines.EngineUnavailable)
+
+
+def _money(value: Any) -> Decimal | None:
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return None
+    return Decimal(str(round(float(value), 2)))
+
+
+def _maybe(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _score_rows(run_id: int, scores: pd.DataFrame) -> Iterator[dict[str, Any]]:
+    # prospects have no summary: their NaN and NaT become None before anything reads them
+    scores = scores.astype(object).where(scores.notna(), None)
+    for row in scores.to_dict(orient="records"):
+        first = row.get("first_purchase")
+        first = None if first is None or pd.isna(first) else first
+        last = row.get("last_purchase")
+        last = None if last is None or pd.isna(last) else last
+        yield {
+            "run_id": run_id,
+            "customer_id": int(row["customer_id"]),
+            "first_purchase": first,
+            "last_purchase": last,
+            "cohort_month": first.replace(day=1) if first else None,
+            "orders": int(row.get("orders") or 0),
+            "frequency": int(row.get("frequency") or 0),
+            "recency": float(_maybe(row.get("recency")) or 0.0),
+            "age": float(_maybe(row.get("T")) or 0.0),
+            "monetary_value": _money(row.get("monetary_value")) or Decimal("0"),
+            "revenue": _money(row.get("revenue")) or Decimal("0"),
+            "margin": _money(row.get("margin")) or Decimal("0"),
+            "cost_to_serve": _money(row.get("cost_to_serve")) or Decimal("0"),
+            "profit": _money(row.get("profit")) or Decimal("0"),
+            "tier": row.get("tier") or "",
+            "r_score": _int(row.get("r_score")),
+            "f_score": _int(row.get("f_score")),
+            "m_score": _int(row.get("m_score")),
+            "rfm_segment": row.get("segment") or "",
+            "trend": _maybe(row.get("trend")),
+            "p_alive": _maybe(row.get("p_alive")),
+            "expected_purchases": _maybe(row.get("expected_purchases")),
+            "expected_spend": _money(row.get("expected_spend")),
+            "clv": _money(row.get("clv")),
+            "lifecycle_stage": row.get("stage") or "prospect",
+            "churn_risk": _maybe(row.get("churn_risk")),
+            "next_action": row.get("next_action") or "",
+        }
+
+
+def _int(value: Any) -> int | None:
+    value = _maybe(value)
+    return None if value is None or (isinstance(value, float) and np.isnan(value)) else int(value)
+
+
+def _batches(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= _BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _arrow_rows(run_id: int, table: pa.Table, columns: dict[str, str]) -> Iterator[dict[str, Any]]:
+    for batch in table.to_batches(max_chunksize=_BATCH):
+        data = {target: batch.column(source).to_pylist() for target, source in columns.items()}
+        for index in range(batch.num_rows):
+            yield {"run_id": run_id, **{name: values[index] for name, values in data.items()}}
+
+
+def _write(session: Session, run_id: int, data: ScoringInput, result: ScoringResult) -> None:
+    """Scores, recommendations, look-alikes and reports of the run, then the run succeeds.
+    Recommendations and look-alikes of older runs are dropped: only the latest are served."""
+    connection = session.connection()
+    known = set(data.customer_ids.tolist())
+    scores = result.scores[result.scores["customer_id"].isin(known)]
+    for batch in _batches(_score_rows(run_id, scores)):
+        bulk.insert_many(connection, CustomerScore.__table__, batch)  # type: ignore[arg-type]
+    session.execute(delete(CustomerRecommendation).where(CustomerRecommendation.run_id != run_id))
+    session.execute(delete(SimilarCustomer).where(SimilarCustomer.run_id != run_id))
+    recommendations = _arrow_rows(
+        run_id,
+        result.recommendations,
+        {
+            "customer_id": "customer_id",
+            "rank": "rank",
+            "product_id": "product_id",
+            "score": "score",
+        },
+    )
+    for batch in _batches(r for r in recommendations if r["customer_id"] in known):
+        bulk.insert_many(connection, CustomerRecommendation.__table__, batch)  # type: ignore[arg-type]
+    similar = _arrow_rows(
+        run_id,
+        result.similar,
+        {
+            "customer_id": "customer_id",
+            "other_customer_id": "other_customer_id",
+            "similarity": "similarity",
+        },
+    )
+    for batch in _batches(
+        r for r in similar if r["customer_id"] in known and r["other_customer_id"] in known
+    ):
+        bulk.insert_many(connection, SimilarCustomer.__table__, batch)  # type: ignore[arg-type]
+    for name, payload in result.reports.items():
+        session.add(AnalysisReport(run_id=run_id, name=name, payload={"rows": payload}))
+    run = session.get_one(AnalysisRun, run_id)
+    transactions = data.transactions
+    if transactions.num_rows:
+        days = transactions.column("ts")
+        run.data_from = pc.min(days).as_py().date()
+        run.data_to = pc.max(days).as_py().date()
+    run.transactions = transactions.num_rows
+    run.customers_scored = len(scores)
+    run.diagnostics = result.diagnostics
+    run.status, run.step, run.progress, run.finished_at = "succeeded", "done", 100, utcnow()
+    tracking.record(
+        session,
+        "analysis.finish",
+        "analysis_run",
+        run_id,
+        {"customers_scored": run.customers_scored, "transactions": run.transactions},
+    )
+
+
+def analyze(
+    db: Database,
+    settings: Settings,
+    *,
+    engine: str = "duckdb",
+    end: dt.date | None = None,
+    actor: User | None = None,
+    progress: Progress | None = None,
+) -> AnalysisRun:
+    """Start and carry out a run in one go (the CLI and the nightly job)."""
+    with db.unit_of_work() as session:
+        run = start(session, engine=engine, end=end, actor=actor, timezone=settings.timezone)
+        run_id = run.id
+    return execute(db, settings, run_id, progress=progress)

@@ -1,0 +1,498 @@
+"""What the dashboards read: the latest succeeded run's scores, aggregated over the customers the
+caller may see. A sales rep's tiers, Pareto curve, lifecycle, RFM, CLV, cohorts and churn are
+those of their own customers; an analyst's are the whole base.
+
+Aggregations that are plain counts and sums run in SQL on ``customer_scores``; those that have a
+rule of their own (Pareto, Gini, cohorts) run the analysis module's Ibis function on DuckDB over
+the visible rows, so the rule lives in one place whoever asks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+import pyarrow as pa
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.orm import Session, aliased
+
+from guanxi.analytics import labels
+from guanxi.analytics.models import (
+    AnalysisReport,
+    AnalysisRun,
+    CustomerRecommendation,
+    CustomerScore,
+    SimilarCustomer,
+)
+from guanxi.analytics.runs import latest_run
+from guanxi.auth.models import User
+from guanxi.auth.visibility import get_visible, resolved_visibility_clause
+from guanxi.customers.models import Customer
+from guanxi.errors import N_, NotFound
+from guanxi.sales.models import Product
+
+HISTOGRAM_BINS = 20
+
+
+def _run(session: Session) -> AnalysisRun:
+    run = latest_run(session)
+    if run is None:
+        raise NotFound(N_("No scoring run has finished yet: run `guanxi analyze` first."))
+    return run
+
+
+SelectT = TypeVar("SelectT", bound=Select)
+
+
+def _visible(session: Session, actor: User, statement: SelectT) -> SelectT:
+    """``statement`` (over CustomerScore) joined to the customers ``actor`` may see."""
+    statement = statement.join(Customer, Customer.id == CustomerScore.customer_id).where(
+        Customer.deleted_at.is_(None)
+    )
+    clause = resolved_visibility_clause(session, Customer, actor)
+    return statement if clause is None else statement.where(clause)
+
+
+def _header(run: AnalysisRun) -> dict[str, Any]:
+    return {"run_id": run.id, "observation_end": run.observation_end.isoformat()}
+
+
+def _float(value: Any) -> float:
+    return float(value or 0)
+
+
+def tiers(*, session: Session, actor: User) -> dict[str, Any]:
+    """The value-tier pyramid: customers, revenue, profit, share of profit and CLV per tier."""
+    run = _run(session)
+    rows = session.execute(
+        _visible(
+            session,
+            actor,
+            select(
+                CustomerScore.tier,
+                func.count(),
+                func.sum(CustomerScore.revenue),
+                func.sum(CustomerScore.profit),
+                func.sum(CustomerScore.clv),
+            )
+            .where(CustomerScore.run_id == run.id, CustomerScore.tier != "")
+            .group_by(CustomerScore.tier),
+        )
+    ).all()
+    by_tier = {row[0]: row for row in rows}
+    total_profit = sum(_float(row[3]) for row in rows if _float(row[3]) > 0)
+    result = []
+    for key in labels.TIER_ORDER:
+        row = by_tier.get(key)
+        profit = _float(row[3]) if row else 0.0
+        result.append(
+            {
+                "tier": key,
+                "label": labels.tier_label(key),
+                "customers": int(row[1]) if row else 0,
+                "revenue": round(_float(row[2]) if row else 0.0, 2),
+                "profit": round(profit, 2),
+                "profit_share": profit / total_profit if total_profit > 0 else None,
+                "clv": round(_float(row[4]) if row else 0.0, 2),
+            }
+        )
+    return {**_header(run), "tiers": result}
+
+
+def _profits(session: Session, actor: User, run: AnalysisRun) -> pa.Table:
+    rows = session.execute(
+        _visible(
+            session,
+            actor,
+            select(CustomerScore.customer_id, CustomerScore.profit).where(
+                CustomerScore.run_id == run.id, CustomerScore.first_purchase.is_not(None)
+            ),
+        )
+    ).all()
+    return pa.table(
+        {
+            "customer_id": pa.array([row[0] for row in rows], pa.int64()),
+            "profit": pa.array([float(row[1]) for row in rows], pa.float64()),
+        }
+    )
+
+
+def _names(session: Session, ids: Sequence[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(
+        session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids))).all()
+    )
+
+
+def pareto(
+    *, session: Session, actor: User, share: float = 0.2, points: int = 20, top: int = 50
+) -> dict[str, Any]:
+    """Lorenz (concentration) curve, Gini and the share of profit from the top ``share`` of the
+    visible customers, with the first ``top`` of them by name."""
+    from guanxi.analytics import engine as engines
+    from guanxi.analytics import pareto as rules
+
+    run = _run(session)
+    profits = _profits(session, actor, run)
+    with engines.opened("duckdb", threads=1) as engine:
+        table = engine.table(profits)
+        curve = engine.to_arrow(rules.lorenz(table, points=points)).to_pylist()
+        leaders = engine.to_arrow(
+            rules.top_customers(table, share).order_by("rank").limit(top)
+        ).to_pylist()
+        top_share = rules.top_share(table, share) if profits.num_rows else None
+        gini = rules.gini(table) if profits.num_rows else 0.0
+    names = _names(session, [row["customer_id"] for row in leaders])
+    for row in leaders:
+        row["name"] = names.get(row["customer_id"], "")
+    return {
+        **_header(run),
+        "customers": profits.num_rows,
+        "share": share,
+        "top_share": top_share,
+        "gini": gini,
+        "curve": curve,
+        "top_customers": leaders,
+    }
+
+
+def _stage_counts(session: Session, actor: User, run_id: int) -> dict[str, int]:
+    rows = session.execute(
+        _visible(
+            session,
+            actor,
+            select(CustomerScore.lifecycle_stage, func.count())
+            .where(CustomerScore.run_id == run_id)
+            .group_by(CustomerScore.lifecycle_stage),
+        )
+    ).all()
+    return {row[0]: int(row[1]) for row in rows}
+
+
+def _previous_run(session: Session, run: AnalysisRun) -> AnalysisRun | None:
+    return session.scalars(
+        select(AnalysisRun)
+        .where(AnalysisRun.status == "succeeded", AnalysisRun.id < run.id)
+        .order_by(AnalysisRun.id.desc())
+        .limit(1)
+    ).first()
+
+
+def lifecycle(*, session: Session, actor: User) -> dict[str, Any]:
+    """Customers per lifecycle stage, and the movements between stages since the previous run."""
+    run = _run(session)
+    counts = _stage_counts(session, actor, run.id)
+    previous = _previous_run(session, run)
+    movements: list[dict[str, Any]] = []
+    if previous is not None:
+        before = aliased(CustomerScore)
+        rows = session.execute(
+            _visible(
+                session,
+                actor,
+                select(before.lifecycle_stage, CustomerScore.lifecycle_stage, func.count())
+                .join(
+                    before,
+                    and_(
+                        before.customer_id == CustomerScore.customer_id,
+                        before.run_id == previous.id,
+                    ),
+                )
+                .where(CustomerScore.run_id == run.id)
+                .group_by(before.lifecycle_stage, CustomerScore.lifecycle_stage),
+            )
+        ).all()
+        movements = [
+            {"from_stage": row[0], "to_stage": row[1], "customers": int(row[2])}
+            for row in rows
+            if row[0] != row[1]
+        ]
+    return {
+        **_header(run),
+        "previous_run_id": previous.id if previous else None,
+        "stages": [
+            {"stage": key, "label": labels.stage_label(key), "customers": counts.get(key, 0)}
+            for key in labels.STAGE_ORDER
+        ],
+        "movements": movements,
+    }
+
+
+def rfm(*, session: Session, actor: User) -> dict[str, Any]:
+    """Customers and revenue per RFM segment, and the R x F grid of customer counts."""
+    run = _run(session)
+    base = CustomerScore.run_id == run.id
+    segments = session.execute(
+        _visible(
+            session,
+            actor,
+            select(CustomerScore.rfm_segment, func.count(), func.sum(CustomerScore.revenue))
+            .where(base, CustomerScore.rfm_segment != "")
+            .group_by(CustomerScore.rfm_segment),
+        )
+    ).all()
+    grid = session.execute(
+        _visible(
+            session,
+            actor,
+            select(CustomerScore.r_score, CustomerScore.f_score, func.count())
+            .where(base, CustomerScore.r_score.is_not(None))
+            .group_by(CustomerScore.r_score, CustomerScore.f_score),
+        )
+    ).all()
+    by_segment = {row[0]: row for row in segments}
+    return {
+        **_header(run),
+        "segments": [
+            {
+                "segment": key,
+                "label": labels.segment_label(key),
+                "customers": int(by_segment[key][1]) if key in by_segment else 0,
+                "revenue": round(_float(by_segment[key][2]), 2) if key in by_segment else 0.0,
+            }
+            for key in labels.SEGMENT_ORDER
+        ],
+        "grid": [{"r": row[0], "f": row[1], "customers": int(row[2])} for row in grid],
+    }
+
+
+def clv(*, session: Session, actor: User) -> dict[str, Any]:
+    """CLV distribution, customer equity (客户资产) of the visible customers, and the fitted
+    models with their diagnostics."""
+    run = _run(session)
+    values = [
+        _float(value)
+        for value in session.scalars(
+            _visible(
+                session,
+                actor,
+                select(CustomerScore.clv).where(
+                    CustomerScore.run_id == run.id, CustomerScore.clv.is_not(None)
+                ),
+            )
+        )
+    ]
+    stats = session.execute(
+        _visible(
+            session,
+            actor,
+            select(
+                func.avg(CustomerScore.p_alive),
+                func.sum(CustomerScore.expected_purchases),
+            ).where(CustomerScore.run_id == run.id, CustomerScore.p_alive.is_not(None)),
+        )
+    ).one()
+    return {
+        **_header(run),
+        "customers": len(values),
+        "customer_equity": round(sum(values), 2),
+        "mean_clv": round(sum(values) / len(values), 2) if values else None,
+        "mean_p_alive": float(stats[0]) if stats[0] is not None else None,
+        "expected_purchases": float(stats[1] or 0.0),
+        "horizon_days": run.parameters.get("clv", {}).get("horizon_days"),
+        "histogram": _histogram(values),
+        "models": {name: run.diagnostics.get(name) for name in ("bgnbd", "gamma_gamma", "holdout")},
+    }
+
+
+def _histogram(values: list[float]) -> list[dict[str, float | int]]:
+    if not values:
+        return []
+    low, high = min(values), max(values)
+    if high == low:
+        return [{"from": low, "to": high, "customers": len(values)}]
+    width = (high - low) / HISTOGRAM_BINS
+    counts = [0] * HISTOGRAM_BINS
+    for value in values:
+        counts[min(int((value - low) / width), HISTOGRAM_BINS - 1)] += 1
+    return [
+        {"from": round(low + i * width, 2), "to": round(low + (i + 1) * width, 2), "customers": n}
+        for i, n in enumerate(counts)
+    ]
+
+
+def _report(session: Session, run: AnalysisRun, name: str) -> Any:
+    report = session.get(AnalysisReport, (run.id, name))
+    return report.payload.get("rows") if report is not None else None
+
+
+def cohorts(
+    *, session: Session, actor: User, database_engine: Any, timezone: str
+) -> dict[str, Any]:
+    """Acquisition-month retention and revenue matrices of the visible customers."""
+    run = _run(session)
+    if resolved_visibility_clause(session, Customer, actor) is None:
+        rows = _report(session, run, "cohorts") or []
+    else:
+        rows = _visible_cohorts(session, actor, run, database_engine, timezone)
+    return {**_header(run), "cells": rows}
+
+
+def _visible_cohorts(
+    session: Session, actor: User, run: AnalysisRun, database_engine: Any, timezone: str
+) -> list[dict[str, Any]]:
+    from guanxi.analytics import cohorts as rules
+    from guanxi.analytics import engine as engines
+    from guanxi.analytics import sources
+
+    ids = list(
+        session.scalars(
+            _visible(
+                session,
+                actor,
+                select(CustomerScore.customer_id).where(
+                    CustomerScore.run_id == run.id, CustomerScore.first_purchase.is_not(None)
+                ),
+            )
+        )
+    )
+    if not ids:
+        return []
+    transactions = sources.transactions(
+        database_engine,
+        timezone=timezone,
+        customer_ids=select(Customer.id).where(Customer.id.in_(ids)),
+    )
+    with engines.opened("duckdb", threads=1) as engine:
+        rows = engine.to_arrow(
+            rules.cohort_matrices(engine.table(transactions), end=run.observation_end)
+        ).to_pylist()
+    return [{key: _jsonable(value) for key, value in row.items()} for row in rows]
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def churn(*, session: Session, actor: User, limit: int = 50) -> dict[str, Any]:
+    """Churn risk by tier and by lifecycle stage, the churn-cause model's report, and win-back
+    candidates (declining or lost customers of high past value) among the visible customers."""
+    run = _run(session)
+    base = and_(CustomerScore.run_id == run.id, CustomerScore.churn_risk.is_not(None))
+    high = run.parameters.get("churn_high_risk", 0.6)
+    groups = {}
+    for name, column in (
+        ("by_tier", CustomerScore.tier),
+        ("by_stage", CustomerScore.lifecycle_stage),
+    ):
+        rows = session.execute(
+            _visible(
+                session,
+                actor,
+                select(
+                    column,
+                    func.count(),
+                    func.avg(CustomerScore.churn_risk),
+                    func.count().filter(CustomerScore.churn_risk >= high),
+                )
+                .where(base)
+                .group_by(column),
+            )
+        ).all()
+        groups[name] = [
+            {
+                "key": row[0],
+                "customers": int(row[1]),
+                "mean_risk": float(row[2] or 0),
+                "high_risk": int(row[3]),
+            }
+            for row in rows
+        ]
+    winback = session.execute(
+        _visible(
+            session,
+            actor,
+            select(
+                CustomerScore.customer_id,
+                Customer.name,
+                CustomerScore.tier,
+                CustomerScore.lifecycle_stage,
+                CustomerScore.margin,
+                CustomerScore.p_alive,
+                CustomerScore.churn_risk,
+            )
+            .where(
+                CustomerScore.run_id == run.id,
+                CustomerScore.lifecycle_stage.in_(("decline", "lost")),
+                CustomerScore.margin > 0,
+            )
+            .order_by(CustomerScore.margin.desc(), CustomerScore.customer_id)
+            .limit(limit),
+        )
+    ).all()
+    return {
+        **_header(run),
+        "high_risk_threshold": high,
+        **groups,
+        "model": _report(session, run, "churn"),
+        "winback_candidates": [
+            {
+                "customer_id": row[0],
+                "name": row[1],
+                "tier": row[2],
+                "stage": row[3],
+                "margin": _float(row[4]),
+                "p_alive": row[5],
+                "churn_risk": row[6],
+            }
+            for row in winback
+        ],
+    }
+
+
+def recommendations(*, session: Session, actor: User, customer_id: int) -> dict[str, Any]:
+    """A visible customer's recommended products and look-alike customers (visible ones only)."""
+    customer = get_visible(session, Customer, customer_id, actor)
+    run = _run(session)
+    products = session.execute(
+        select(
+            CustomerRecommendation.rank,
+            CustomerRecommendation.score,
+            Product.id,
+            Product.sku,
+            Product.name,
+            Product.category,
+        )
+        .join(Product, Product.id == CustomerRecommendation.product_id)
+        .where(CustomerRecommendation.customer_id == customer.id)
+        .order_by(CustomerRecommendation.rank)
+    ).all()
+    other = aliased(Customer)
+    similar = (
+        select(SimilarCustomer.other_customer_id, other.name, SimilarCustomer.similarity)
+        .join(other, other.id == SimilarCustomer.other_customer_id)
+        .where(SimilarCustomer.customer_id == customer.id, other.deleted_at.is_(None))
+    )
+    clause = resolved_visibility_clause(session, other, actor)
+    if clause is not None:
+        similar = similar.where(clause)
+    look_alikes = session.execute(similar.order_by(SimilarCustomer.similarity.desc())).all()
+    return {
+        **_header(run),
+        "customer_id": customer.id,
+        "products": [
+            {
+                "rank": row[0],
+                "score": row[1],
+                "product_id": row[2],
+                "sku": row[3],
+                "name": row[4],
+                "category": row[5],
+            }
+            for row in products
+        ],
+        "similar_customers": [
+            {"customer_id": row[0], "name": row[1], "similarity": row[2]} for row in look_alikes
+        ],
+    }
+
+
+def list_runs(*, session: Session, actor: User, limit: int = 50) -> list[AnalysisRun]:
+    """The newest runs first. Everyone with analytics access sees that runs happened; the
+    whole-population diagnostics are for those who see every customer (the API drops them)."""
+    return list(session.scalars(select(AnalysisRun).order_by(AnalysisRun.id.desc()).limit(limit)))
+
+
+def sees_everyone(session: Session, actor: User) -> bool:
+    return resolved_visibility_clause(session, Customer, actor) is None

@@ -1,0 +1,206 @@
+"""The operational store as analysis input: orders, order lines and pipeline history read as Arrow
+through ADBC (SQLite and PostgreSQL drivers), in the shapes of ``inputs``.
+
+ADBC reads columns straight into Arrow without a Python object per value, which is what makes a
+multi-million-row transaction log cheap to hand to DuckDB or Spark. It opens its own connection,
+so it sees committed data only: scoring runs read what was there when they started. On SQLite
+the read runs in a child process (``sqlite_reader`` says why).
+
+The SQL is built with SQLAlchemy Core from the models and compiled for the store's dialect, so
+the definition of "an order that counts" lives here once, whatever reads it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import Float, Select, and_, case, cast, func, literal, select
+from sqlalchemy.engine import Engine, make_url
+
+from guanxi.analytics import inputs
+from guanxi.sales.models import (
+    OpportunityStageChange,
+    Order,
+    OrderLine,
+    PipelineStage,
+    Product,
+)
+
+# orders that never became a sale: a draft is not an order yet, a cancelled one was undone
+NOT_SALES = ("draft", "cancelled")
+
+
+@contextmanager
+def adbc_connection(engine: Engine) -> Iterator[Any]:
+    """An ADBC DB-API connection to the same PostgreSQL database as the SQLAlchemy ``engine``."""
+    from adbc_driver_postgresql import dbapi as postgres_dbapi
+
+    plain = make_url(engine.url).set(drivername="postgresql")
+    connection = postgres_dbapi.connect(plain.render_as_string(hide_password=False))
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def read_arrow(engine: Engine, statement: Select) -> pa.Table:
+    """Run a Core select through ADBC and return its rows as one Arrow table."""
+    sql = str(statement.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+    if engine.url.get_backend_name() == "sqlite":
+        return _read_sqlite(engine.url.database or ":memory:", sql)
+    with adbc_connection(engine) as connection, connection.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetch_arrow_table()
+
+
+def _read_sqlite(database: str, sql: str) -> pa.Table:
+    # ADBC's own SQLite must not share this process with Python's (see sqlite_reader)
+    with tempfile.TemporaryDirectory(prefix="guanxi-adbc-") as directory:
+        out = os.path.join(directory, "rows.arrow")
+        done = subprocess.run(  # noqa: S603 - our own module, arguments are paths
+            [sys.executable, "-m", "guanxi.analytics.sqlite_reader", database, out],
+            input=sql,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"reading the store failed: {done.stderr.strip()[-500:]}")
+        with pa.memory_map(out) as source:
+            return pa.ipc.open_file(source).read_all()
+
+
+def local_times(column: pa.ChunkedArray | pa.Array, timezone: str) -> pa.Array:
+    """UTC instants (aware, or naive UTC text/timestamps as SQLite keeps them) as naive
+    wall-clock times in ``timezone``, so that a purchase's day is the company's day."""
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        column = column.cast(pa.timestamp("us"))
+    if column.type.tz is None:
+        column = pc.assume_timezone(column, "UTC")
+    ZoneInfo(timezone)  # fail early, and clearly, on a bad zone name
+    return pc.local_timestamp(column.cast(pa.timestamp("us", tz=timezone)))
+
+
+def _with_local_ts(table: pa.Table, timezone: str, schema: pa.Schema) -> pa.Table:
+    index = table.column_names.index("ts")
+    table = table.set_column(index, "ts", local_times(table.column("ts"), timezone))
+    return inputs.conform(table, schema)
+
+
+def _sales() -> Any:
+    return Order.status.not_in(NOT_SALES)
+
+
+def transactions_query(customer_ids: Select[Any] | None = None) -> Select[Any]:
+    """One row per sale: net amount (total less refunds) and the cost of the goods kept."""
+    statement = select(
+        Order.customer_id.label("customer_id"),
+        Order.id.label("order_id"),
+        Order.ordered_at.label("ts"),
+        cast(Order.total - Order.refunded, Float).label("amount"),
+        cast(Order.cost_total, Float).label("cost"),
+        Order.channel.label("channel"),
+    ).where(_sales())
+    if customer_ids is not None:
+        statement = statement.where(Order.customer_id.in_(customer_ids))
+    return statement
+
+
+def lines_query(customer_ids: Select[Any] | None = None) -> Select[Any]:
+    """One row per order line of a catalogue product, net of returned quantities; the amount is
+    the line's net price scaled to what was kept."""
+    kept = OrderLine.quantity - OrderLine.returned_quantity
+    gross = OrderLine.quantity * OrderLine.unit_price - OrderLine.discount
+    share = case((OrderLine.quantity > 0, kept / OrderLine.quantity), else_=literal(0))
+    statement = (
+        select(
+            Order.customer_id.label("customer_id"),
+            Order.id.label("order_id"),
+            Order.ordered_at.label("ts"),
+            OrderLine.product_id.label("product_id"),
+            func.coalesce(Product.category, "").label("category"),
+            cast(kept, Float).label("quantity"),
+            cast(gross * share, Float).label("amount"),
+        )
+        .join(Order, Order.id == OrderLine.order_id)
+        .join(Product, Product.id == OrderLine.product_id)
+        .where(and_(_sales(), kept > 0))
+    )
+    if customer_ids is not None:
+        statement = statement.where(Order.customer_id.in_(customer_ids))
+    return statement
+
+
+def transactions(
+    engine: Engine, *, timezone: str, customer_ids: Select[Any] | None = None
+) -> pa.Table:
+    """The transaction log (``inputs.TRANSACTIONS``), optionally for some customers only."""
+    return _with_local_ts(
+        read_arrow(engine, transactions_query(customer_ids)), timezone, inputs.TRANSACTIONS
+    )
+
+
+def lines(engine: Engine, *, timezone: str, customer_ids: Select[Any] | None = None) -> pa.Table:
+    """Order lines (``inputs.LINES``) of sales, for categories, recommendations and rules."""
+    return _with_local_ts(read_arrow(engine, lines_query(customer_ids)), timezone, inputs.LINES)
+
+
+STAGE_CHANGES = pa.schema(
+    [
+        ("opportunity_id", pa.int64()),
+        ("from_stage_id", pa.int64()),
+        ("to_stage_id", pa.int64()),
+        ("changed_at", inputs.TIMESTAMP),
+        ("seconds_in_stage", pa.float64()),
+    ]
+)
+STAGES = pa.schema(
+    [
+        ("stage_id", pa.int64()),
+        ("position", pa.int64()),
+        ("name", pa.string()),
+        ("is_won", pa.bool_()),
+        ("is_lost", pa.bool_()),
+    ]
+)
+
+
+def stage_changes(engine: Engine, *, timezone: str) -> pa.Table:
+    """Every move of every opportunity between pipeline stages (for funnel helpers)."""
+    table = read_arrow(
+        engine,
+        select(
+            OpportunityStageChange.opportunity_id.label("opportunity_id"),
+            OpportunityStageChange.from_stage_id.label("from_stage_id"),
+            OpportunityStageChange.to_stage_id.label("to_stage_id"),
+            OpportunityStageChange.changed_at.label("ts"),
+            cast(OpportunityStageChange.seconds_in_stage, Float).label("seconds_in_stage"),
+        ),
+    )
+    index = table.column_names.index("ts")
+    table = table.set_column(index, "changed_at", local_times(table.column("ts"), timezone))
+    return inputs.conform(table, STAGE_CHANGES)
+
+
+def stages(engine: Engine) -> pa.Table:
+    """The pipeline's stages in order, with which ones close as won or lost."""
+    table = read_arrow(
+        engine,
+        select(
+            PipelineStage.id.label("stage_id"),
+            PipelineStage.position.label("position"),
+            PipelineStage.label.label("name"),
+            (PipelineStage.outcome == "won").label("is_won"),
+            (PipelineStage.outcome == "lost").label("is_lost"),
+        ),
+    )
+    return inputs.conform(table, STAGES)
