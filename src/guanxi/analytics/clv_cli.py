@@ -103,7 +103,7 @@ def fit_file(
                     f"transaction is on {loaded.last_day}"
                 )
         tx = loaded.transactions
-        summary = customer_summary(tx, end=end, unit=period).select(  # type: ignore[arg-type]
+        summary = customer_summary(tx, end=end, unit=period, channels=False).select(  # type: ignore[arg-type]
             "customer_id", "frequency", "recency", "T", "monetary_value"
         )
         if calibration_end is not None:
