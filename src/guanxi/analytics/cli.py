@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Annotated
 
 import typer
@@ -31,6 +32,9 @@ def analyze(
         str | None,
         typer.Option("--end", help="Observation end YYYY-MM-DD (default: today)"),
     ] = None,
+    timings: Annotated[
+        bool, typer.Option("--timings", help="Also print how long each step took")
+    ] = False,
 ) -> None:
     """Score every customer: summary, RFM, value tiers, CLV, lifecycle, churn, recommendations."""
     from guanxi.analytics import runs  # the engines load only when a run is asked for
@@ -50,16 +54,38 @@ def analyze(
         TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
     ) as bar:
         task = bar.add_task(STEP_LABELS["summary"], total=100)
+        marks: list[tuple[str, float]] = []
 
         def advance(step: str, percent: int) -> None:
+            marks.append((step, time.perf_counter()))
             bar.update(task, completed=percent, description=STEP_LABELS.get(step, step))
 
+        started = time.perf_counter()
         finished = runs.execute(db, current, run_id, progress=advance)
+        ended = time.perf_counter()
+    if timings:
+        _print_timings(started, marks, ended)
     if finished.status != "succeeded":
         raise CliError(f"scoring run {run_id} failed: {finished.error}")
     _print_summary(
         finished.id, finished.customers_scored, finished.transactions, finished.diagnostics
     )
+
+
+def _print_timings(started: float, marks: list[tuple[str, float]], ended: float) -> None:
+    """Seconds per step: reading the store comes before the first step, writing the scores
+    after the last one ("done")."""
+    table = Table(title="Step timings")
+    table.add_column("step")
+    table.add_column("seconds", justify="right")
+    rows = [("Reading the store", (marks[0][1] if marks else ended) - started)]
+    for (step, at), (_, following) in zip(marks, [*marks[1:], ("", ended)], strict=True):
+        label = "Writing the results" if step == "done" else STEP_LABELS.get(step, step)
+        rows.append((label, following - at))
+    rows.append(("Total", ended - started))
+    for label, seconds in rows:
+        table.add_row(label, f"{seconds:.1f}")
+    console.print(table)
 
 
 def _print_summary(run_id: int, customers: int, transactions: int, diagnostics: dict) -> None:
