@@ -276,3 +276,19 @@ def test_a_second_run_is_refused_while_one_runs(
     analyst = people.token(people.user("analyst"))
     reply = client.post("/api/v1/analytics/runs", headers=analyst)
     assert reply.status_code == 409
+
+
+def test_personal_data_export_includes_the_profiles(session: Session, book: dict) -> None:
+    from guanxi.customers import extensions, privacy
+    from guanxi.customers.models import Customer
+
+    extensions.load()
+    customer = session.get(Customer, book["mine"][0])
+    document = privacy.personal_data(session=session, actor=book["alice_user"], customer=customer)
+    [profile] = document["analytics_scores"]
+    assert profile["observation_end"] == END.isoformat()
+    assert (profile["tier"], profile["lifecycle_stage"], profile["clv"]) == (
+        "vip",
+        "stability",
+        "5000.00",
+    )

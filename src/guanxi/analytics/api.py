@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 
 from guanxi import jobs, settings_store
-from guanxi.analytics import service
+from guanxi.analytics import customer_reads, service, visible_scores
 from guanxi.analytics.models import AnalysisRun
 from guanxi.analytics.params import SETTINGS_KEY, AnalysisParameters
 from guanxi.auth.models import User
@@ -80,13 +80,13 @@ def read_churn(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     """Churn risk by tier and stage, the churn-cause model (AUC, effects), win-back candidates."""
-    return service.churn(session=session, actor=actor, limit=limit)
+    return customer_reads.churn(session=session, actor=actor, limit=limit)
 
 
 @router.get("/recommendations/{customer_id}")
 def read_recommendations(session: DbSession, actor: Reader, customer_id: int) -> dict[str, Any]:
     """Recommended products and look-alike customers for one customer the caller may see."""
-    return service.recommendations(session=session, actor=actor, customer_id=customer_id)
+    return customer_reads.recommendations(session=session, actor=actor, customer_id=customer_id)
 
 
 def _run_json(run: AnalysisRun, *, full: bool) -> dict[str, Any]:
@@ -116,7 +116,7 @@ def read_runs(
 ) -> dict[str, Any]:
     """Scoring runs, newest first, with their parameters and (for those who see every customer)
     the diagnostics."""
-    full = service.sees_everyone(session, actor)
+    full = visible_scores.sees_everyone(session, actor)
     runs = service.list_runs(session=session, actor=actor, limit=limit)
     return {"items": [_run_json(run, full=full) for run in runs]}
 
@@ -127,7 +127,7 @@ def read_run(session: DbSession, actor: Reader, run_id: int) -> dict[str, Any]:
     run = session.get(AnalysisRun, run_id)
     if run is None:
         raise NotFound(N_("No such scoring run."))
-    return _run_json(run, full=service.sees_everyone(session, actor))
+    return _run_json(run, full=visible_scores.sees_everyone(session, actor))
 
 
 @router.post("/runs", status_code=status.HTTP_202_ACCEPTED)

@@ -8,11 +8,13 @@ The steps report progress through a callback so that the CLI draws a bar and the
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import ibis
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -21,6 +23,7 @@ from guanxi.analytics import churn, cohorts, lifecycle, nba, pareto, rfm, tiers,
 from guanxi.analytics import recommend as rec
 from guanxi.analytics.clv import (
     FitFailed,
+    cumulative_tracking,
     customer_equity,
     customer_value,
     fit_bgnbd,
@@ -33,6 +36,7 @@ from guanxi.analytics.summary import DAYS_PER_UNIT, customer_summary, daily
 
 Progress = Callable[[str, int], None]
 MIN_CHURN_CUSTOMERS = 40  # below this a holdout AUC says nothing
+RECOMMEND_BATCH = 100_000  # customers per personal top-N query: bounds its memory
 STEPS = (
     ("summary", 10),
     ("segments", 25),
@@ -155,7 +159,39 @@ def _holdout(
         "calibration_end": calibration_end.isoformat(),
         "parameters": fit.params(),
         "by_frequency": _plain(rows),
+        "tracking": _plain(_tracking(engine, days, fit, calibration_end, end, unit_days)),
     }
+
+
+def _tracking(
+    engine: Engine, days: Any, fit: Any, calibration_end: dt.date, end: dt.date, unit_days: int
+) -> list[dict[str, Any]]:
+    """Cumulative repeat purchases of the calibration customers, week by week over calibration
+    and holdout, predicted by the calibration fit against what happened."""
+    bought = days.filter(days.amount > 0)
+    firsts = bought.group_by("customer_id").aggregate(first=bought.day.min())
+    firsts = firsts.filter(firsts.first <= calibration_end)
+    start = engine.to_arrow(firsts.aggregate(start=firsts.first.min())).column(0)[0].as_py()
+    if start is None:
+        return []
+    origin = ibis.literal(start)
+    first_offsets = engine.to_arrow(
+        firsts.select(offset=firsts.first.delta(origin, unit="day"))
+    ).column("offset")
+    repeats = bought.join(firsts, "customer_id")
+    repeats = repeats.filter(repeats.day > repeats.first)
+    repeat_offsets = engine.to_arrow(
+        repeats.select(offset=repeats.day.delta(origin, unit="day"))
+    ).column("offset")
+    weeks = max(1, ((end - start).days + 6) // 7)
+    return cumulative_tracking(
+        fit,
+        first_offsets.to_numpy().astype(np.float64),
+        repeat_offsets.to_numpy().astype(np.float64),
+        periods=weeks,
+        period_days=7,
+        unit_days=unit_days,
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -235,6 +271,38 @@ def _churn(
     }
 
 
+def _recommend(engine: Engine, weights: pa.Table, params: AnalysisParameters) -> pa.Table:
+    """Personal top-N lists, ``RECOMMEND_BATCH`` customers at a time.
+
+    A customer's list depends only on their own weights and the item similarity, so batches
+    give the same rows as one query; but one query over a million customers joins every
+    customer-product weight with ``max_neighbours`` neighbours at once (hundreds of millions of
+    rows to sum and rank), which took tens of GiB. ``weights`` must be sorted by customer_id."""
+    similarity = engine.table(
+        engine.to_arrow(rec.item_similarity(engine.table(weights), rules=params.recommend))
+    )
+    customers = weights.column("customer_id").to_numpy()
+    edges = np.unique(customers, return_index=True)[1][::RECOMMEND_BATCH].tolist()
+    edges.append(len(customers))
+    parts = [
+        engine.to_arrow(
+            rec.recommend_for_customers(
+                engine.table(weights.slice(start, stop - start)),
+                similarity,
+                rules=params.recommend,
+            )
+        )
+        for start, stop in itertools.pairwise(edges)
+        if stop > start
+    ]
+    if not parts:
+        empty = rec.recommend_for_customers(
+            engine.table(weights), similarity, rules=params.recommend
+        )
+        return engine.to_arrow(empty)
+    return pa.concat_tables(parts)
+
+
 def _with_prospects(frame: pd.DataFrame, customer_ids: np.ndarray) -> pd.DataFrame:
     """The buyers' rows plus one row per customer who never bought: a prospect, whose next best
     action is the one for prospects."""
@@ -280,6 +348,7 @@ def score(
             rules=params.tiers,
             tickets=engine.table(data.tickets),
             interactions=engine.table(data.interactions),
+            end=end,
         )
     ).to_pandas()
     trend_frame = engine.to_arrow(
@@ -323,12 +392,13 @@ def score(
 
     progress("recommendations", STEPS[4][1])
     events = engine.table(data.events)
-    weights = rec.interactions(lines, events, end=end, rules=params.recommend)
-    similarity = rec.item_similarity(weights, rules=params.recommend)
-    recommendations = engine.to_arrow(
-        rec.recommend_for_customers(weights, similarity, rules=params.recommend)
+    weights = engine.to_arrow(
+        rec.interactions(lines, events, end=end, rules=params.recommend)
+    ).sort_by("customer_id")
+    recommendations = _recommend(engine, weights, params)
+    similar = engine.to_arrow(
+        rec.similar_customers(engine.table(weights), rules=params.recommend, top_n=5)
     )
-    similar = engine.to_arrow(rec.similar_customers(weights, rules=params.recommend, top_n=5))
 
     progress("reports", STEPS[5][1])
     reports = {

@@ -10,62 +10,33 @@ the visible rows, so the rule lives in one place whoever asks.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from guanxi.analytics import labels
-from guanxi.analytics.models import (
-    AnalysisReport,
-    AnalysisRun,
-    CustomerRecommendation,
-    CustomerScore,
-    SimilarCustomer,
+from guanxi.analytics.models import AnalysisRun, CustomerScore
+from guanxi.analytics.visible_scores import (
+    as_float,
+    current_run,
+    header,
+    report,
+    visible,
 )
-from guanxi.analytics.runs import latest_run
 from guanxi.auth.models import User
-from guanxi.auth.visibility import get_visible, resolved_visibility_clause
+from guanxi.auth.visibility import resolved_visibility_clause
 from guanxi.customers.models import Customer
-from guanxi.errors import N_, NotFound
-from guanxi.sales.models import Product
 
 HISTOGRAM_BINS = 20
 
 
-def _run(session: Session) -> AnalysisRun:
-    run = latest_run(session)
-    if run is None:
-        raise NotFound(N_("No scoring run has finished yet: run `guanxi analyze` first."))
-    return run
-
-
-SelectT = TypeVar("SelectT", bound=Select)
-
-
-def _visible(session: Session, actor: User, statement: SelectT) -> SelectT:
-    """``statement`` (over CustomerScore) joined to the customers ``actor`` may see."""
-    statement = statement.join(Customer, Customer.id == CustomerScore.customer_id).where(
-        Customer.deleted_at.is_(None)
-    )
-    clause = resolved_visibility_clause(session, Customer, actor)
-    return statement if clause is None else statement.where(clause)
-
-
-def _header(run: AnalysisRun) -> dict[str, Any]:
-    return {"run_id": run.id, "observation_end": run.observation_end.isoformat()}
-
-
-def _float(value: Any) -> float:
-    return float(value or 0)
-
-
 def tiers(*, session: Session, actor: User) -> dict[str, Any]:
     """The value-tier pyramid: customers, revenue, profit, share of profit and CLV per tier."""
-    run = _run(session)
+    run = current_run(session)
     rows = session.execute(
-        _visible(
+        visible(
             session,
             actor,
             select(
@@ -80,28 +51,28 @@ def tiers(*, session: Session, actor: User) -> dict[str, Any]:
         )
     ).all()
     by_tier = {row[0]: row for row in rows}
-    total_profit = sum(_float(row[3]) for row in rows if _float(row[3]) > 0)
+    total_profit = sum(as_float(row[3]) for row in rows if as_float(row[3]) > 0)
     result = []
     for key in labels.TIER_ORDER:
         row = by_tier.get(key)
-        profit = _float(row[3]) if row else 0.0
+        profit = as_float(row[3]) if row else 0.0
         result.append(
             {
                 "tier": key,
                 "label": labels.tier_label(key),
                 "customers": int(row[1]) if row else 0,
-                "revenue": round(_float(row[2]) if row else 0.0, 2),
+                "revenue": round(as_float(row[2]) if row else 0.0, 2),
                 "profit": round(profit, 2),
                 "profit_share": profit / total_profit if total_profit > 0 else None,
-                "clv": round(_float(row[4]) if row else 0.0, 2),
+                "clv": round(as_float(row[4]) if row else 0.0, 2),
             }
         )
-    return {**_header(run), "tiers": result}
+    return {**header(run), "tiers": result}
 
 
 def _profits(session: Session, actor: User, run: AnalysisRun) -> pa.Table:
     rows = session.execute(
-        _visible(
+        visible(
             session,
             actor,
             select(CustomerScore.customer_id, CustomerScore.profit).where(
@@ -133,7 +104,7 @@ def pareto(
     from guanxi.analytics import engine as engines
     from guanxi.analytics import pareto as rules
 
-    run = _run(session)
+    run = current_run(session)
     profits = _profits(session, actor, run)
     with engines.opened("duckdb", threads=1) as engine:
         table = engine.table(profits)
@@ -147,7 +118,7 @@ def pareto(
     for row in leaders:
         row["name"] = names.get(row["customer_id"], "")
     return {
-        **_header(run),
+        **header(run),
         "customers": profits.num_rows,
         "share": share,
         "top_share": top_share,
@@ -159,7 +130,7 @@ def pareto(
 
 def _stage_counts(session: Session, actor: User, run_id: int) -> dict[str, int]:
     rows = session.execute(
-        _visible(
+        visible(
             session,
             actor,
             select(CustomerScore.lifecycle_stage, func.count())
@@ -181,14 +152,14 @@ def _previous_run(session: Session, run: AnalysisRun) -> AnalysisRun | None:
 
 def lifecycle(*, session: Session, actor: User) -> dict[str, Any]:
     """Customers per lifecycle stage, and the movements between stages since the previous run."""
-    run = _run(session)
+    run = current_run(session)
     counts = _stage_counts(session, actor, run.id)
     previous = _previous_run(session, run)
     movements: list[dict[str, Any]] = []
     if previous is not None:
         before = aliased(CustomerScore)
         rows = session.execute(
-            _visible(
+            visible(
                 session,
                 actor,
                 select(before.lifecycle_stage, CustomerScore.lifecycle_stage, func.count())
@@ -209,7 +180,7 @@ def lifecycle(*, session: Session, actor: User) -> dict[str, Any]:
             if row[0] != row[1]
         ]
     return {
-        **_header(run),
+        **header(run),
         "previous_run_id": previous.id if previous else None,
         "stages": [
             {"stage": key, "label": labels.stage_label(key), "customers": counts.get(key, 0)}
@@ -221,10 +192,10 @@ def lifecycle(*, session: Session, actor: User) -> dict[str, Any]:
 
 def rfm(*, session: Session, actor: User) -> dict[str, Any]:
     """Customers and revenue per RFM segment, and the R x F grid of customer counts."""
-    run = _run(session)
+    run = current_run(session)
     base = CustomerScore.run_id == run.id
     segments = session.execute(
-        _visible(
+        visible(
             session,
             actor,
             select(CustomerScore.rfm_segment, func.count(), func.sum(CustomerScore.revenue))
@@ -233,7 +204,7 @@ def rfm(*, session: Session, actor: User) -> dict[str, Any]:
         )
     ).all()
     grid = session.execute(
-        _visible(
+        visible(
             session,
             actor,
             select(CustomerScore.r_score, CustomerScore.f_score, func.count())
@@ -243,13 +214,13 @@ def rfm(*, session: Session, actor: User) -> dict[str, Any]:
     ).all()
     by_segment = {row[0]: row for row in segments}
     return {
-        **_header(run),
+        **header(run),
         "segments": [
             {
                 "segment": key,
                 "label": labels.segment_label(key),
                 "customers": int(by_segment[key][1]) if key in by_segment else 0,
-                "revenue": round(_float(by_segment[key][2]), 2) if key in by_segment else 0.0,
+                "revenue": round(as_float(by_segment[key][2]), 2) if key in by_segment else 0.0,
             }
             for key in labels.SEGMENT_ORDER
         ],
@@ -260,11 +231,11 @@ def rfm(*, session: Session, actor: User) -> dict[str, Any]:
 def clv(*, session: Session, actor: User) -> dict[str, Any]:
     """CLV distribution, customer equity (客户资产) of the visible customers, and the fitted
     models with their diagnostics."""
-    run = _run(session)
+    run = current_run(session)
     values = [
-        _float(value)
+        as_float(value)
         for value in session.scalars(
-            _visible(
+            visible(
                 session,
                 actor,
                 select(CustomerScore.clv).where(
@@ -274,7 +245,7 @@ def clv(*, session: Session, actor: User) -> dict[str, Any]:
         )
     ]
     stats = session.execute(
-        _visible(
+        visible(
             session,
             actor,
             select(
@@ -284,7 +255,7 @@ def clv(*, session: Session, actor: User) -> dict[str, Any]:
         )
     ).one()
     return {
-        **_header(run),
+        **header(run),
         "customers": len(values),
         "customer_equity": round(sum(values), 2),
         "mean_clv": round(sum(values) / len(values), 2) if values else None,
@@ -312,21 +283,16 @@ def _histogram(values: list[float]) -> list[dict[str, float | int]]:
     ]
 
 
-def _report(session: Session, run: AnalysisRun, name: str) -> Any:
-    report = session.get(AnalysisReport, (run.id, name))
-    return report.payload.get("rows") if report is not None else None
-
-
 def cohorts(
     *, session: Session, actor: User, database_engine: Any, timezone: str
 ) -> dict[str, Any]:
     """Acquisition-month retention and revenue matrices of the visible customers."""
-    run = _run(session)
+    run = current_run(session)
     if resolved_visibility_clause(session, Customer, actor) is None:
-        rows = _report(session, run, "cohorts") or []
+        rows = report(session, run, "cohorts") or []
     else:
         rows = _visible_cohorts(session, actor, run, database_engine, timezone)
-    return {**_header(run), "cells": rows}
+    return {**header(run), "cells": rows}
 
 
 def _visible_cohorts(
@@ -338,7 +304,7 @@ def _visible_cohorts(
 
     ids = list(
         session.scalars(
-            _visible(
+            visible(
                 session,
                 actor,
                 select(CustomerScore.customer_id).where(
@@ -365,134 +331,7 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-def churn(*, session: Session, actor: User, limit: int = 50) -> dict[str, Any]:
-    """Churn risk by tier and by lifecycle stage, the churn-cause model's report, and win-back
-    candidates (declining or lost customers of high past value) among the visible customers."""
-    run = _run(session)
-    base = and_(CustomerScore.run_id == run.id, CustomerScore.churn_risk.is_not(None))
-    high = run.parameters.get("churn_high_risk", 0.6)
-    groups = {}
-    for name, column in (
-        ("by_tier", CustomerScore.tier),
-        ("by_stage", CustomerScore.lifecycle_stage),
-    ):
-        rows = session.execute(
-            _visible(
-                session,
-                actor,
-                select(
-                    column,
-                    func.count(),
-                    func.avg(CustomerScore.churn_risk),
-                    func.count().filter(CustomerScore.churn_risk >= high),
-                )
-                .where(base)
-                .group_by(column),
-            )
-        ).all()
-        groups[name] = [
-            {
-                "key": row[0],
-                "customers": int(row[1]),
-                "mean_risk": float(row[2] or 0),
-                "high_risk": int(row[3]),
-            }
-            for row in rows
-        ]
-    winback = session.execute(
-        _visible(
-            session,
-            actor,
-            select(
-                CustomerScore.customer_id,
-                Customer.name,
-                CustomerScore.tier,
-                CustomerScore.lifecycle_stage,
-                CustomerScore.margin,
-                CustomerScore.p_alive,
-                CustomerScore.churn_risk,
-            )
-            .where(
-                CustomerScore.run_id == run.id,
-                CustomerScore.lifecycle_stage.in_(("decline", "lost")),
-                CustomerScore.margin > 0,
-            )
-            .order_by(CustomerScore.margin.desc(), CustomerScore.customer_id)
-            .limit(limit),
-        )
-    ).all()
-    return {
-        **_header(run),
-        "high_risk_threshold": high,
-        **groups,
-        "model": _report(session, run, "churn"),
-        "winback_candidates": [
-            {
-                "customer_id": row[0],
-                "name": row[1],
-                "tier": row[2],
-                "stage": row[3],
-                "margin": _float(row[4]),
-                "p_alive": row[5],
-                "churn_risk": row[6],
-            }
-            for row in winback
-        ],
-    }
-
-
-def recommendations(*, session: Session, actor: User, customer_id: int) -> dict[str, Any]:
-    """A visible customer's recommended products and look-alike customers (visible ones only)."""
-    customer = get_visible(session, Customer, customer_id, actor)
-    run = _run(session)
-    products = session.execute(
-        select(
-            CustomerRecommendation.rank,
-            CustomerRecommendation.score,
-            Product.id,
-            Product.sku,
-            Product.name,
-            Product.category,
-        )
-        .join(Product, Product.id == CustomerRecommendation.product_id)
-        .where(CustomerRecommendation.customer_id == customer.id)
-        .order_by(CustomerRecommendation.rank)
-    ).all()
-    other = aliased(Customer)
-    similar = (
-        select(SimilarCustomer.other_customer_id, other.name, SimilarCustomer.similarity)
-        .join(other, other.id == SimilarCustomer.other_customer_id)
-        .where(SimilarCustomer.customer_id == customer.id, other.deleted_at.is_(None))
-    )
-    clause = resolved_visibility_clause(session, other, actor)
-    if clause is not None:
-        similar = similar.where(clause)
-    look_alikes = session.execute(similar.order_by(SimilarCustomer.similarity.desc())).all()
-    return {
-        **_header(run),
-        "customer_id": customer.id,
-        "products": [
-            {
-                "rank": row[0],
-                "score": row[1],
-                "product_id": row[2],
-                "sku": row[3],
-                "name": row[4],
-                "category": row[5],
-            }
-            for row in products
-        ],
-        "similar_customers": [
-            {"customer_id": row[0], "name": row[1], "similarity": row[2]} for row in look_alikes
-        ],
-    }
-
-
 def list_runs(*, session: Session, actor: User, limit: int = 50) -> list[AnalysisRun]:
     """The newest runs first. Everyone with analytics access sees that runs happened; the
     whole-population diagnostics are for those who see every customer (the API drops them)."""
     return list(session.scalars(select(AnalysisRun).order_by(AnalysisRun.id.desc()).limit(limit)))
-
-
-def sees_everyone(session: Session, actor: User) -> bool:
-    return resolved_visibility_clause(session, Customer, actor) is None

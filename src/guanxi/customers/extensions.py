@@ -19,7 +19,10 @@ from sqlalchemy.orm import Session
 from guanxi.auth.models import User
 from guanxi.customers.models import Customer
 
-EXTENSION_MODULES: tuple[str, ...] = ("guanxi.sales.customer_records",)
+EXTENSION_MODULES: tuple[str, ...] = (
+    "guanxi.sales.customer_records",
+    "guanxi.analytics.customer_records",
+)
 
 # (session, actor, customer) -> the panel template's context
 PanelLoader = Callable[[Session, User, Customer], dict[str, Any]]

@@ -1,0 +1,139 @@
+"""Per-customer lists of the mining centre: churn risk by group with win-back candidates, and a
+customer's recommended products and look-alikes, all among the customers the caller may see."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, aliased
+
+from guanxi.analytics.models import CustomerRecommendation, CustomerScore, SimilarCustomer
+from guanxi.analytics.visible_scores import as_float, current_run, header, report, visible
+from guanxi.auth.models import User
+from guanxi.auth.visibility import get_visible, resolved_visibility_clause
+from guanxi.customers.models import Customer
+from guanxi.sales.models import Product
+
+
+def churn(*, session: Session, actor: User, limit: int = 50) -> dict[str, Any]:
+    """Churn risk by tier and by lifecycle stage, the churn-cause model's report, and win-back
+    candidates (declining or lost customers of high past value) among the visible customers."""
+    run = current_run(session)
+    base = and_(CustomerScore.run_id == run.id, CustomerScore.churn_risk.is_not(None))
+    high = run.parameters.get("churn_high_risk", 0.6)
+    groups = {}
+    for name, column in (
+        ("by_tier", CustomerScore.tier),
+        ("by_stage", CustomerScore.lifecycle_stage),
+    ):
+        rows = session.execute(
+            visible(
+                session,
+                actor,
+                select(
+                    column,
+                    func.count(),
+                    func.avg(CustomerScore.churn_risk),
+                    func.count().filter(CustomerScore.churn_risk >= high),
+                )
+                .where(base)
+                .group_by(column),
+            )
+        ).all()
+        groups[name] = [
+            {
+                "key": row[0],
+                "customers": int(row[1]),
+                "mean_risk": float(row[2] or 0),
+                "high_risk": int(row[3]),
+            }
+            for row in rows
+        ]
+    winback = session.execute(
+        visible(
+            session,
+            actor,
+            select(
+                CustomerScore.customer_id,
+                Customer.name,
+                CustomerScore.tier,
+                CustomerScore.lifecycle_stage,
+                CustomerScore.margin,
+                CustomerScore.p_alive,
+                CustomerScore.churn_risk,
+            )
+            .where(
+                CustomerScore.run_id == run.id,
+                CustomerScore.lifecycle_stage.in_(("decline", "lost")),
+                CustomerScore.margin > 0,
+            )
+            .order_by(CustomerScore.margin.desc(), CustomerScore.customer_id)
+            .limit(limit),
+        )
+    ).all()
+    return {
+        **header(run),
+        "high_risk_threshold": high,
+        **groups,
+        "model": report(session, run, "churn"),
+        "winback_candidates": [
+            {
+                "customer_id": row[0],
+                "name": row[1],
+                "tier": row[2],
+                "stage": row[3],
+                "margin": as_float(row[4]),
+                "p_alive": row[5],
+                "churn_risk": row[6],
+            }
+            for row in winback
+        ],
+    }
+
+
+def recommendations(*, session: Session, actor: User, customer_id: int) -> dict[str, Any]:
+    """A visible customer's recommended products and look-alike customers (visible ones only)."""
+    customer = get_visible(session, Customer, customer_id, actor)
+    run = current_run(session)
+    products = session.execute(
+        select(
+            CustomerRecommendation.rank,
+            CustomerRecommendation.score,
+            Product.id,
+            Product.sku,
+            Product.name,
+            Product.category,
+        )
+        .join(Product, Product.id == CustomerRecommendation.product_id)
+        .where(CustomerRecommendation.customer_id == customer.id)
+        .order_by(CustomerRecommendation.rank)
+    ).all()
+    other = aliased(Customer)
+    similar = (
+        select(SimilarCustomer.other_customer_id, other.name, SimilarCustomer.similarity)
+        .join(other, other.id == SimilarCustomer.other_customer_id)
+        .where(SimilarCustomer.customer_id == customer.id, other.deleted_at.is_(None))
+    )
+    clause = resolved_visibility_clause(session, other, actor)
+    if clause is not None:
+        similar = similar.where(clause)
+    look_alikes = session.execute(similar.order_by(SimilarCustomer.similarity.desc())).all()
+    return {
+        **header(run),
+        "customer_id": customer.id,
+        "products": [
+            {
+                "rank": row[0],
+                "score": row[1],
+                "product_id": row[2],
+                "sku": row[3],
+                "name": row[4],
+                "category": row[5],
+            }
+            for row in products
+        ],
+        "similar_customers": [
+            {"customer_id": row[0], "name": row[1], "similarity": row[2]} for row in look_alikes
+        ],
+    }
