@@ -27,6 +27,7 @@ from sqlalchemy import Float, Select, and_, case, cast, func, literal, select
 from sqlalchemy.engine import Engine, make_url
 
 from guanxi.analytics import inputs
+from guanxi.analytics.funnel import STAGE_CHANGES, STAGES
 from guanxi.sales.models import (
     OpportunityStageChange,
     Order,
@@ -152,26 +153,6 @@ def transactions(
 def lines(engine: Engine, *, timezone: str, customer_ids: Select[Any] | None = None) -> pa.Table:
     """Order lines (``inputs.LINES``) of sales, for categories, recommendations and rules."""
     return _with_local_ts(read_arrow(engine, lines_query(customer_ids)), timezone, inputs.LINES)
-
-
-STAGE_CHANGES = pa.schema(
-    [
-        ("opportunity_id", pa.int64()),
-        ("from_stage_id", pa.int64()),
-        ("to_stage_id", pa.int64()),
-        ("changed_at", inputs.TIMESTAMP),
-        ("seconds_in_stage", pa.float64()),
-    ]
-)
-STAGES = pa.schema(
-    [
-        ("stage_id", pa.int64()),
-        ("position", pa.int64()),
-        ("name", pa.string()),
-        ("is_won", pa.bool_()),
-        ("is_lost", pa.bool_()),
-    ]
-)
 
 
 def stage_changes(engine: Engine, *, timezone: str) -> pa.Table:
