@@ -83,6 +83,9 @@ def _read_sqlite(database: str, sql: str) -> pa.Table:
 def local_times(column: pa.ChunkedArray | pa.Array, timezone: str) -> pa.Array:
     """UTC instants (aware, or naive UTC text/timestamps as SQLite keeps them) as naive
     wall-clock times in ``timezone``, so that a purchase's day is the company's day."""
+    if len(column) == 0 or pa.types.is_null(column.type):
+        # SQLite cannot type the columns of an empty result (ADBC guesses int64 or null)
+        return pa.nulls(len(column), pa.timestamp("us"))
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         column = column.cast(pa.timestamp("us"))
     if column.type.tz is None:
