@@ -165,62 +165,76 @@ def _expected(exc: Exception) -> bool:
     return isinstance(exc, ValueError | engines.EngineUnavailable)
 
 
-def _money(value: Any) -> Decimal | None:
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return None
-    return Decimal(str(round(float(value), 2)))
+# customer_scores column <- scoring frame column
+_SCORE_COLUMNS = {
+    "customer_id": "customer_id",
+    "first_purchase": "first_purchase",
+    "last_purchase": "last_purchase",
+    "orders": "orders",
+    "frequency": "frequency",
+    "recency": "recency",
+    "age": "T",
+    "monetary_value": "monetary_value",
+    "revenue": "revenue",
+    "margin": "margin",
+    "cost_to_serve": "cost_to_serve",
+    "profit": "profit",
+    "tier": "tier",
+    "r_score": "r_score",
+    "f_score": "f_score",
+    "m_score": "m_score",
+    "rfm_segment": "segment",
+    "trend": "trend",
+    "p_alive": "p_alive",
+    "expected_purchases": "expected_purchases",
+    "expected_spend": "expected_spend",
+    "clv": "clv",
+    "lifecycle_stage": "stage",
+    "churn_risk": "churn_risk",
+    "next_action": "next_action",
+}
+_MONEY = ("monetary_value", "revenue", "margin", "cost_to_serve", "profit", "expected_spend", "clv")
+_ZERO_WHEN_MISSING = ("orders", "frequency", "recency", "age", *_MONEY[:5])
+_BLANK_WHEN_MISSING = {
+    "tier": "",
+    "rfm_segment": "",
+    "next_action": "",
+    "lifecycle_stage": "prospect",
+}
 
 
-def _maybe(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value.item() if isinstance(value, np.generic) else value
+def _score_table(run_id: int, scores: pd.DataFrame) -> pa.Table:
+    """The ``customer_scores`` rows of a run as one Arrow table, built column by column (a
+    million customers would be slow and large as Python objects). Money is rounded to cents;
+    a prospect's missing figures are zero or blank, its model scores null (unknown, not 0)."""
+    frame = pd.DataFrame({target: scores.get(source) for target, source in _SCORE_COLUMNS.items()})
+    for name in _MONEY:
+        frame[name] = pd.to_numeric(frame[name], errors="coerce").round(2)
+    for name in _ZERO_WHEN_MISSING:
+        frame[name] = pd.to_numeric(frame[name], errors="coerce").fillna(0)
+    for name, blank in _BLANK_WHEN_MISSING.items():
+        frame[name] = frame[name].fillna(blank).astype(str)
+    for name in ("orders", "frequency"):
+        frame[name] = frame[name].astype("int64")
+    for name in ("r_score", "f_score", "m_score"):
+        frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("Int64")
+    first = pd.to_datetime(frame["first_purchase"])
+    frame["first_purchase"] = first.dt.date
+    frame["last_purchase"] = pd.to_datetime(frame["last_purchase"]).dt.date
+    frame["cohort_month"] = first.dt.to_period("M").dt.start_time.dt.date
+    frame.insert(0, "run_id", run_id)
+    return pa.Table.from_pandas(frame, preserve_index=False)
 
 
-def _score_rows(run_id: int, scores: pd.DataFrame) -> Iterator[dict[str, Any]]:
-    # prospects have no summary: their NaN and NaT become None before anything reads them
-    scores = scores.astype(object).where(scores.notna(), None)
-    for row in scores.to_dict(orient="records"):
-        first = row.get("first_purchase")
-        first = None if first is None or pd.isna(first) else first
-        last = row.get("last_purchase")
-        last = None if last is None or pd.isna(last) else last
-        yield {
-            "run_id": run_id,
-            "customer_id": int(row["customer_id"]),
-            "first_purchase": first,
-            "last_purchase": last,
-            "cohort_month": first.replace(day=1) if first else None,
-            "orders": int(row.get("orders") or 0),
-            "frequency": int(row.get("frequency") or 0),
-            "recency": float(_maybe(row.get("recency")) or 0.0),
-            "age": float(_maybe(row.get("T")) or 0.0),
-            "monetary_value": _money(row.get("monetary_value")) or Decimal("0"),
-            "revenue": _money(row.get("revenue")) or Decimal("0"),
-            "margin": _money(row.get("margin")) or Decimal("0"),
-            "cost_to_serve": _money(row.get("cost_to_serve")) or Decimal("0"),
-            "profit": _money(row.get("profit")) or Decimal("0"),
-            "tier": row.get("tier") or "",
-            "r_score": _int(row.get("r_score")),
-            "f_score": _int(row.get("f_score")),
-            "m_score": _int(row.get("m_score")),
-            "rfm_segment": row.get("segment") or "",
-            "trend": _maybe(row.get("trend")),
-            "p_alive": _maybe(row.get("p_alive")),
-            "expected_purchases": _maybe(row.get("expected_purchases")),
-            "expected_spend": _money(row.get("expected_spend")),
-            "clv": _money(row.get("clv")),
-            "lifecycle_stage": row.get("stage") or "prospect",
-            "churn_risk": _maybe(row.get("churn_risk")),
-            "next_action": row.get("next_action") or "",
-        }
-
-
-def _int(value: Any) -> int | None:
-    value = _maybe(value)
-    return None if value is None or (isinstance(value, float) and np.isnan(value)) else int(value)
+def _score_batches(table: pa.Table) -> Iterator[list[dict[str, Any]]]:
+    for batch in table.to_batches(max_chunksize=_BATCH):
+        rows = batch.to_pylist()
+        for row in rows:
+            for name in _MONEY:
+                value = row[name]
+                # cents as Decimal, the type of the NUMERIC column
+                row[name] = None if value is None else Decimal(f"{value:.2f}")
+        yield rows
 
 
 def _batches(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
@@ -256,7 +270,7 @@ def _write(session: Session, run_id: int, data: ScoringInput, result: ScoringRes
     connection = session.connection()
     known = set(data.customer_ids.tolist())
     scores = result.scores[result.scores["customer_id"].isin(known)]
-    for batch in _batches(_score_rows(run_id, scores)):
+    for batch in _score_batches(_score_table(run_id, scores)):
         bulk.insert_many(connection, CustomerScore.__table__, batch)  # type: ignore[arg-type]
     session.execute(delete(CustomerRecommendation).where(CustomerRecommendation.run_id != run_id))
     session.execute(delete(SimilarCustomer).where(SimilarCustomer.run_id != run_id))
