@@ -98,9 +98,7 @@ def customer_summary(
     )
     if channels:
         sold = transactions.filter(transactions.ts.date() <= ibis.literal(end))
-        lists = sold.group_by("customer_id").aggregate(
-            channels=sold.channel.collect(distinct=True)
-        )
+        lists = sold.group_by("customer_id").aggregate(channels=sold.channel.collect(distinct=True))
         summary = summary.left_join(lists, "customer_id").select(summary, lists.channels)
     else:
         summary = summary.mutate(channels=ibis.null("array<string>"))
