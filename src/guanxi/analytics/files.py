@@ -72,6 +72,24 @@ def file_format(path: Path) -> str:
     return kind
 
 
+def estimated_rows(path: Path | str) -> int:
+    """About how many rows the file has, without reading it: a Parquet file's footer says, a
+    CSV's size is divided by the mean length of its first lines (0 if the file is unreadable)."""
+    path = Path(path)
+    try:
+        kind = file_format(path)
+        if kind == "parquet":
+            import pyarrow.parquet as pq
+
+            return int(pq.read_metadata(path).num_rows)
+        with path.open("rb") as handle:
+            head = handle.read(1 << 20)
+    except (FileProblem, OSError, ValueError):
+        return 0
+    lines = head.count(b"\n")
+    return int(path.stat().st_size * lines / len(head)) if lines else 1
+
+
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -236,6 +254,53 @@ def _native(present: dict[str, str], columns: FileColumns) -> bool:
     return _is(present[columns.date], DATE_TYPES) and all(_is(t, NUMBER_TYPES) for t in numbers)
 
 
+def _metadata_stats(
+    duck: Any, path: Path, present: dict[str, str], columns: FileColumns
+) -> tuple[int, int, dt.date, dt.date, bool] | None:
+    """(rows, transactions, first day, last day, unusable) from the Parquet footer alone, or None
+    when the footer cannot vouch for the file.
+
+    Every row group's statistics must give null counts of 0 for the customer, date and amount
+    columns and exact date bounds; then no row is unusable and the first and last days are the
+    bounds, without reading the data. Dates with a time zone are left to the scan (their day
+    depends on the session's zone). A file without rows or with gaps in its statistics is
+    scanned, so its problems are named as usual.
+    """
+    if present[columns.date] not in (
+        "DATE",
+        "TIMESTAMP",
+        "TIMESTAMP_S",
+        "TIMESTAMP_MS",
+        "TIMESTAMP_NS",
+    ):
+        return None
+    names = (columns.customer, columns.date, columns.amount)
+    found = duck.execute(
+        "SELECT count(DISTINCT row_group_id), count(*), "
+        "sum(row_group_num_rows) FILTER (path_in_schema = $date), "
+        "bool_and(stats_null_count = 0), "
+        "bool_and(min_is_exact AND max_is_exact) FILTER (path_in_schema = $date), "
+        "min(TRY_CAST(stats_min_value AS TIMESTAMP)) FILTER (path_in_schema = $date), "
+        "max(TRY_CAST(stats_max_value AS TIMESTAMP)) FILTER (path_in_schema = $date), "
+        "count(*) FILTER (path_in_schema = $date AND (stats_min_value IS NULL OR "
+        "stats_max_value IS NULL OR TRY_CAST(stats_min_value AS TIMESTAMP) IS NULL OR "
+        "TRY_CAST(stats_max_value AS TIMESTAMP) IS NULL)) "
+        f"FROM parquet_metadata({_literal(str(path))}) "
+        "WHERE path_in_schema IN ($customer, $date, $amount)",
+        {"customer": names[0], "date": names[1], "amount": names[2]},
+    ).fetchone()
+    if found is None:
+        return None
+    groups, entries, rows, no_nulls, exact, first, last, unreadable = found
+    # one entry per wanted column and row group (a column name shared with a nested field, or
+    # the same column named twice, would break the count)
+    if not groups or entries != groups * len(set(names)) or not rows:
+        return None
+    if not no_nulls or not exact or unreadable or first is None or last is None:
+        return None
+    return int(rows), int(rows), first.date(), last.date(), False
+
+
 def _read_table(
     duck: Any,
     kind: str,
@@ -246,15 +311,24 @@ def _read_table(
 ) -> bool:
     """Copy the file into the table ``raw``, converting while reading; if a value does not
     convert, read it again as text beside TRY_CASTs and return True (the careful read)."""
+    select = _fast_select(columns, integer_keys)
+    if columns.count is None:
+        # no count column: keep the always-null n out of the table (a view adds it back)
+        select = select.replace(", CAST(NULL AS DOUBLE) AS n", "")
     try:
         duck.execute(
-            f"CREATE OR REPLACE TEMP TABLE raw AS SELECT {_fast_select(columns, integer_keys)} "
+            f"CREATE OR REPLACE TEMP TABLE raw_rows AS SELECT {select} "
             f"FROM {_fast_source(kind, path, present, columns)}"
+        )
+        duck.execute(
+            "CREATE OR REPLACE TEMP VIEW raw AS SELECT rowid, *"
+            f"{', CAST(NULL AS DOUBLE) AS n' if columns.count is None else ''} FROM raw_rows"
         )
     except Exception as exc:  # a value that does not convert: read again as text and find it
         if "Conversion" not in type(exc).__name__ and "Conversion" not in str(exc)[:40]:
             raise FileProblem(f"{path}: cannot be read: {str(exc).splitlines()[0]}") from exc
         careful_select = _careful_select(columns, present[columns.date])
+        duck.execute("DROP VIEW IF EXISTS raw")
         duck.execute(
             f"CREATE OR REPLACE TEMP TABLE raw AS SELECT {careful_select} "
             f"FROM {_source(kind, path, varchar=True)}"
@@ -288,12 +362,16 @@ def load_transactions(con: Any, path: Path | str, columns: FileColumns) -> Trans
         careful = _read_table(duck, kind, path, present, columns, integer_keys)
         integer_keys = integer_keys and not careful
     checks = _checks(columns, careful)
-    bad = " OR ".join(f"coalesce({c}, false)" for c, _, _ in checks)
-    stats = duck.execute(
-        "SELECT count(*), CAST(sum(coalesce(n, 1)) AS BIGINT), "
-        "min(ts) FILTER (n IS NULL OR n > 0)::DATE, max(ts) FILTER (n IS NULL OR n > 0)::DATE, "
-        f"bool_or({bad}) FROM raw"
-    ).fetchone()
+    stats = None
+    if row == "file_row" and columns.count is None:
+        stats = _metadata_stats(duck, path, present, columns)
+    if stats is None:
+        bad = " OR ".join(f"coalesce({c}, false)" for c, _, _ in checks)
+        stats = duck.execute(
+            "SELECT count(*), CAST(sum(coalesce(n, 1)) AS BIGINT), "
+            "min(ts) FILTER (n IS NULL OR n > 0)::DATE, "
+            f"max(ts) FILTER (n IS NULL OR n > 0)::DATE, bool_or({bad}) FROM raw"
+        ).fetchone()
     assert stats is not None
     rows, count, first_day, last_day, unusable = stats
     if rows == 0:

@@ -279,7 +279,7 @@ def fit_bgnbd(
             )
         )
     n = triples.count.sum()
-    start, near = _starting_point(triples, penalizer)
+    start, near_hessian = _starting_point(triples, penalizer)
     estimate = maximise(
         lambda params: log_likelihood(params, prepared),
         start,
@@ -290,7 +290,8 @@ def fit_bgnbd(
         penalizer=penalizer,
         penalty_scale=_penalty_scale(triples),
         max_iterations=max_iterations,
-        near=near,
+        near=near_hessian is not None,
+        start_hessian=near_hessian,
     )
     r, alpha, a, b = (float(v) for v in estimate.params)
     if abs(a - 1) < 1e-9:
@@ -310,8 +311,8 @@ def fit_bgnbd(
     )
 
 
-def _starting_point(triples: Triples, penalizer: float) -> tuple[FloatArray, bool]:
-    """Where the search starts, and whether that is already near the maximum.
+def _starting_point(triples: Triples, penalizer: float) -> tuple[FloatArray, FloatArray | None]:
+    """Where the search starts and, when that is already near the maximum, the Hessian there.
 
     The rate r/alpha starts at the observed repeat rate. When there are many triples, the model is
     first fitted on a coarsened copy (``coarsen``); its maximum lies close to the exact one, so a
@@ -320,7 +321,7 @@ def _starting_point(triples: Triples, penalizer: float) -> tuple[FloatArray, boo
     rate = dot(triples.count, triples.x) / max(dot(triples.count, triples.T), 1e-12)
     start = np.array([1.0, 1.0 / max(rate, 1e-8), 1.0, 3.0])
     if triples.x.size <= 20_000:
-        return start, False
+        return start, None
     coarse = coarsen(triples)
     prepared = Prepared.of(coarse)
     try:
@@ -334,8 +335,8 @@ def _starting_point(triples: Triples, penalizer: float) -> tuple[FloatArray, boo
             penalty_scale=_penalty_scale(triples),
         )
     except FitFailed:
-        return start, False
-    return estimate.params, True
+        return start, None
+    return estimate.params, estimate.hessian
 
 
 def _penalty_scale(triples: Triples) -> FloatArray:

@@ -135,9 +135,17 @@ def unique_with_inverse(*columns: FloatArray) -> tuple[list[FloatArray], NDArray
     """
     coded = [codes(column) for column in columns]
     key = np.zeros(columns[0].size, dtype=np.int64)
+    cells = 1
     for distinct, code in coded:
         key = key * distinct.size + code
-    rows, inverse = np.unique(key, return_inverse=True)
+        cells *= distinct.size
+    if cells <= max(4 * key.size, 1 << 22):
+        # day-based summaries: few enough cells to number the present ones without sorting
+        present = np.bincount(key, minlength=cells) > 0
+        rows = np.flatnonzero(present)
+        inverse = (np.cumsum(present) - 1)[key]
+    else:
+        rows, inverse = np.unique(key, return_inverse=True)
     values = []
     for distinct, _ in reversed(coded):
         rows, index = np.divmod(rows, distinct.size)

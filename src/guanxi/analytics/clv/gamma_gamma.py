@@ -149,28 +149,29 @@ def fit_gamma_gamma(
     mean, var = float(m.mean()), float(m.var())
     p0 = max(mean**2 / max(var, 1e-12), 0.5)
     start = np.array([p0, 3.0, 2.0 * mean / p0])
-    near = False
+    near_hessian = None
     if count > 200_000:
         # a fit on an evenly spaced sample of 50,000 customers lands close to the maximum, so
         # the full data only needs a few Newton steps
         every = count // 50_000
         sample = _prepare(x[::every], m[::every])
         try:
-            start = maximise(
+            first = maximise(
                 lambda params: log_likelihood(params, sample),
                 start,
                 names=NAMES,
                 model="Gamma-Gamma",
                 hint=HINT,
                 n_customers=float(sample.frequency.size),
-            ).params
-            near = True
+            )
+            start, near_hessian = first.params, first.hessian
         except FitFailed:
             pass
     estimate = maximise(
         lambda params: log_likelihood(params, spend),
         start,
-        near=near,
+        # the sample's Hessian is a poor guide here (more Newton steps than it saves)
+        near=near_hessian is not None,
         names=NAMES,
         model="Gamma-Gamma",
         hint=HINT,

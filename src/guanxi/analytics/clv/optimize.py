@@ -28,6 +28,9 @@ LogLikelihood = Callable[[FloatArray], tuple[float, FloatArray]]
 
 LOG_LIMIT = 20.0  # parameters beyond e^±20 mean the data do not pin the model down
 GRADIENT_TOLERANCE = 1e-6  # on the mean log-likelihood per customer, in log-parameters
+# Newton polishes until the gradient is this small: parameters then move by under about 1e-8
+# relative, far below their standard errors, and further steps only chase rounding
+NEWTON_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class Estimate:
     log_likelihood: float
     iterations: int
     converged: bool
+    hessian: FloatArray | None = None  # of the mean objective in log-parameters, at ``params``
 
 
 def _maximise(
@@ -54,6 +58,7 @@ def _maximise(
     hint: str = "",
     hessian_step: float = 1e-6,
     penalty_scale: FloatArray | None = None,
+    start_hessian: FloatArray | None = None,
 ) -> Estimate:
     """Maximise ``log_likelihood`` (minus ``penalizer`` * sum of squared parameters per customer,
     as the ``lifetimes`` library does); raise FitFailed unless it converges to finite, identified
@@ -65,6 +70,8 @@ def _maximise(
     ``hint`` (marked with N_) tells the user what to try when the fit fails.
     ``near`` says ``start`` is already close to the maximum (a fit on coarsened data): Newton steps
     alone then finish the job in a handful of evaluations, with L-BFGS-B as the fallback.
+    ``start_hessian`` (the ``hessian`` of that nearby fit's Estimate) saves computing one at
+    ``start``; the Hessian at the maximum, which gives the standard errors, is always computed.
     """
     if penalizer < 0 or not np.isfinite(penalizer):
         raise FitFailed(N_("the penalizer must be zero or positive"))
@@ -94,7 +101,7 @@ def _maximise(
         hessian: FloatArray | None = None
         if near:
             log_params, iterations, hessian, value, gradient = _newton(
-                objective, log_params, (value, gradient), hessian_step
+                objective, log_params, (value, gradient), hessian_step, start_hessian
             )
         if not _settled(value, gradient):
             result = minimize(
@@ -127,6 +134,7 @@ def _maximise(
                 hint=hint,
             )
         assert hessian is not None
+    mean_hessian = hessian
     hessian = hessian * n_customers
     try:
         covariance = np.linalg.inv(hessian)
@@ -148,6 +156,7 @@ def _maximise(
         log_likelihood=float(total),
         iterations=iterations,
         converged=True,
+        hessian=mean_hessian,
     )
 
 
@@ -173,16 +182,21 @@ def _newton(
     log_params: FloatArray,
     base: tuple[float, FloatArray],
     hessian_step: float,
+    start_hessian: FloatArray | None = None,
 ) -> tuple[FloatArray, int, FloatArray, float, FloatArray]:
     """Damped Newton steps from near the maximum (L-BFGS-B stops on a flat valley a little short
     of the top). One Hessian serves every step, since near the top it barely changes; it is
-    returned for the standard errors, recomputed if the steps went far."""
+    returned for the standard errors, recomputed if the steps went far or started from
+    ``start_hessian`` (a nearby fit's, good for steps but not for standard errors)."""
     value, gradient = base
     origin = log_params
-    hessian = _hessian(objective, log_params, (value, gradient), hessian_step)
+    if start_hessian is None:
+        hessian = _hessian(objective, log_params, (value, gradient), hessian_step)
+    else:
+        hessian = start_hessian
     steps = 0
     for _ in range(20):
-        if np.max(np.abs(gradient)) < 1e-11:
+        if np.max(np.abs(gradient)) < NEWTON_TOLERANCE:
             break
         try:
             step = -np.linalg.solve(hessian, gradient)
@@ -190,7 +204,10 @@ def _newton(
             break
         if not np.all(np.isfinite(step)):
             break
-        for scale in (1.0, 0.5, 0.25, 0.1):
+        # a tiny step that does not improve the value is at the floor of rounding: halving it
+        # cannot help either, so it is tried once
+        scales = (1.0, 0.5, 0.25, 0.1) if np.max(np.abs(step)) > 1e-6 else (1.0,)
+        for scale in scales:
             candidate = log_params + scale * step
             new_value, new_gradient = objective(candidate)
             if np.isfinite(new_value) and new_value <= value:
@@ -201,7 +218,7 @@ def _newton(
         log_params, value, gradient = candidate, new_value, new_gradient
         if np.max(np.abs(scale * step)) < 1e-12:
             break
-    if np.max(np.abs(log_params - origin)) > 1e-3:
+    if start_hessian is not None or np.max(np.abs(log_params - origin)) > 1e-3:
         hessian = _hessian(objective, log_params, (value, gradient), hessian_step)
     return log_params, steps, hessian, value, gradient
 
