@@ -8,7 +8,8 @@ DuckDB floor, on the same simulated transaction files.
 2. Runs, each as its own process, timed from start to exit with its peak resident memory
    (``/usr/bin/time``, or ``os.wait4`` where there is none): ``guanxi clv fit FILE --json``
    (the installed console script); the floor, a DuckDB scan that only computes the per-customer
-   summary (frequency, recency, T, mean repeat spend) in one SQL query; and the peer, the ``lifetimes`` 0.11.3 pipeline
+   summary (frequency, recency, T, mean repeat spend) in one SQL query; and the peer, the
+   ``lifetimes`` 0.11.3 pipeline
    (``summary_data_from_transaction_data`` + ``BetaGeoFitter.fit`` + ``GammaGammaFitter.fit`` +
    ``customer_lifetime_value`` for everyone) in its own virtualenv, bench/.lifetimes-venv, made
    here on first use (lifetimes needs pandas < 2, numpy < 2).
