@@ -309,7 +309,11 @@ def compare(customers: int, seed: int, skip_lifetimes: bool) -> None:
         )
 
 
-def scale(seed: int) -> None:
+def scale(
+    seed: int,
+    engines: tuple[str, ...] = ("duckdb", "spark"),
+    sizes: tuple[int, ...] = (1_000_000, 10_000_000),
+) -> None:
     """Summary + fit through the Python API on DuckDB and Spark at 1 M and 10 M customers."""
     import ibis
 
@@ -320,10 +324,10 @@ def scale(seed: int) -> None:
     table = Table(title="Summary + BG/NBD + Gamma-Gamma fit through the Python API")
     for header in ("engine", "customers", "transactions", "seconds", "s per M transactions"):
         table.add_column(header, justify="left" if header == "engine" else "right")
-    for customers in (1_000_000, 10_000_000):
+    for customers in sizes:
         parquet, _ = simulate(customers, seed)
         transactions = pq.read_metadata(parquet).num_rows
-        for name in ("duckdb", "spark"):
+        for name in engines:
             started = time.perf_counter()
             opened = engine.connect(name)
             if name == "duckdb":
@@ -369,9 +373,19 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip-lifetimes", action="store_true")
     parser.add_argument("--scale", action="store_true", help="1 M and 10 M on DuckDB and Spark")
+    parser.add_argument(
+        "--scale-engines", default="duckdb,spark", help="with --scale: comma-separated engines"
+    )
+    parser.add_argument(
+        "--scale-sizes", default="1000000,10000000", help="with --scale: comma-separated sizes"
+    )
     options = parser.parse_args()
     if options.scale:
-        scale(options.seed)
+        scale(
+            options.seed,
+            tuple(options.scale_engines.split(",")),
+            tuple(int(size) for size in options.scale_sizes.split(",")),
+        )
     else:
         compare(options.customers, options.seed, options.skip_lifetimes)
 

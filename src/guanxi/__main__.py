@@ -1,3 +1,3 @@
-from guanxi.cli import main
+from guanxi.entry import main
 
 main()
