@@ -151,7 +151,10 @@ def test_the_api_starts_a_run_in_the_job_queue(
             user_in=UserCreate(username="ana", password="correct horse battery", role="analyst"),
         )
         token = login.create_token(session=session, user=analyst, name="t", expires_in_days=1)
+        rep = auth_service.get_user_by_username(session=session, username="rep-a")
+        rep_token = login.create_token(session=session, user=rep, name="t", expires_in_days=1)
     headers = {"Authorization": f"Bearer {token.token}"}
+    rep_headers = {"Authorization": f"Bearer {rep_token.token}"}
     queue = jobs.build_queue(settings, db, immediate=True)
     app = create_app(settings, database=db, job_queue=queue, embedded_worker=False)
     with TestClient(app) as client:
@@ -161,6 +164,15 @@ def test_the_api_starts_a_run_in_the_job_queue(
         assert run.json()["status"] == "succeeded", run.json()["error"]
         tiers = client.get("/api/v1/analytics/tiers", headers=headers).json()
         assert sum(row["customers"] for row in tiers["tiers"]) == 120
+        everyone = client.get("/api/v1/analytics/cohorts", headers=headers).json()["cells"]
+        mine = client.get("/api/v1/analytics/cohorts", headers=rep_headers).json()["cells"]
+        assert mine and everyone
+
+        def acquired(cells: list[dict]) -> int:
+            return sum(c["cohort_size"] for c in cells if c["months_since"] == 0)
+
+        # the rep's cohorts hold only the rep's 60 customers, computed on the visible rows
+        assert acquired(everyone) == 120 and acquired(mine) == 60
 
 
 def test_spark_scores_like_duckdb(env: dict[str, str], db: Database, spark_engine) -> None:

@@ -68,7 +68,7 @@ def read_cohorts(session: DbSession, actor: Reader, settings: SettingsDep) -> di
     return service.cohorts(
         session=session,
         actor=actor,
-        database_engine=session.get_bind(),
+        database_engine=getattr(session.get_bind(), "engine", session.get_bind()),
         timezone=settings.timezone,
     )
 
