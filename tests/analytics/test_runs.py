@@ -198,3 +198,20 @@ def test_spark_scores_like_duckdb(env: dict[str, str], db: Database, spark_engin
         assert score.profit == other.profit and score.frequency == other.frequency
         if score.p_alive is not None:
             assert other.p_alive == pytest.approx(score.p_alive, rel=1e-6)
+
+
+def test_a_run_that_cannot_read_the_store_fails_instead_of_hanging(
+    env: dict[str, str], db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from guanxi.analytics import sources
+
+    def unreadable(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("reading the store failed: the disk is gone")
+
+    monkeypatch.setattr(sources, "transactions", unreadable)
+    settings = Settings(database_url=env["GUANXI_DATABASE_URL"], secret_key=TEST_SECRET)
+    finished = runs.analyze(db, settings)
+    assert finished.status == "failed" and "the disk is gone" in finished.error
+    with db.sessions() as session:
+        # the next run is not blocked by a run left "running"
+        assert runs.start(session).status == "running"

@@ -138,13 +138,13 @@ def execute(
     db: Database, settings: Settings, run_id: int, *, progress: Progress | None = None
 ) -> AnalysisRun:
     """Carry out a started run. Returns the run, succeeded or failed; never leaves it running."""
-    with db.unit_of_work() as session:
-        run = session.get_one(AnalysisRun, run_id)
-        end, engine_name = run.observation_end, run.engine
-        params = AnalysisParameters.from_json(run.parameters)
-        data = load_input(db, session, end=end, timezone=settings.timezone)
     report = _report_progress(db, run_id, progress)
     try:
+        with db.unit_of_work() as session:
+            run = session.get_one(AnalysisRun, run_id)
+            end, engine_name = run.observation_end, run.engine
+            params = AnalysisParameters.from_json(run.parameters)
+            data = load_input(db, session, end=end, timezone=settings.timezone)
         with engines.opened(engine_name) as engine:
             result = score(data, params, engine, report)
         with db.unit_of_work() as session:
