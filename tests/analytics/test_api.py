@@ -292,3 +292,18 @@ def test_personal_data_export_includes_the_profiles(session: Session, book: dict
         "stability",
         "5000.00",
     )
+
+
+def test_winback_ranks_past_margin_by_the_chance_to_win_back(
+    client: TestClient, session: Session, book: dict
+) -> None:
+    gone = session.get(CustomerScore, (book["run"].id, book["mine"][2]))
+    gone.lifecycle_stage, gone.margin, gone.p_alive = "lost", Decimal("500.00"), 0.1
+    session.flush()
+    body = client.get("/api/v1/analytics/churn", headers=book["alice"]).json()
+    ranked = [(row["customer_id"], row["score"]) for row in body["winback_candidates"]]
+    # 120 x 0.8 = 96 comes before 500 x 0.1 = 50: a likelier return outranks a bigger past
+    assert ranked == [
+        (book["mine"][1], pytest.approx(96.0)),
+        (book["mine"][2], pytest.approx(50.0)),
+    ]

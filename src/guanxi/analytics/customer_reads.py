@@ -5,15 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
+from guanxi.analytics import churn as churn_rules
 from guanxi.analytics.models import CustomerRecommendation, CustomerScore, SimilarCustomer
-from guanxi.analytics.visible_scores import as_float, current_run, header, report, visible
+from guanxi.analytics.visible_scores import current_run, header, report, visible
 from guanxi.auth.models import User
 from guanxi.auth.visibility import get_visible, resolved_visibility_clause
 from guanxi.customers.models import Customer
 from guanxi.sales.models import Product
+
+WINBACK_STAGES = ("decline", "lost")
 
 
 def churn(*, session: Session, actor: User, limit: int = 50) -> dict[str, Any]:
@@ -50,7 +54,19 @@ def churn(*, session: Session, actor: User, limit: int = 50) -> dict[str, Any]:
             }
             for row in rows
         ]
-    winback = session.execute(
+    return {
+        **header(run),
+        "high_risk_threshold": high,
+        **groups,
+        "model": report(session, run, "churn"),
+        "winback_candidates": _winback(session, actor, run.id, limit),
+    }
+
+
+def _winback(session: Session, actor: User, run_id: int, limit: int) -> list[dict[str, Any]]:
+    """Win-back candidates (客户的挽回) among the visible customers, ranked by the one rule in
+    ``churn.winback_candidates`` (past margin x P(alive), declining or lost, still reachable)."""
+    rows = session.execute(
         visible(
             session,
             actor,
@@ -62,34 +78,41 @@ def churn(*, session: Session, actor: User, limit: int = 50) -> dict[str, Any]:
                 CustomerScore.margin,
                 CustomerScore.p_alive,
                 CustomerScore.churn_risk,
-            )
-            .where(
-                CustomerScore.run_id == run.id,
-                CustomerScore.lifecycle_stage.in_(("decline", "lost")),
+            ).where(
+                CustomerScore.run_id == run_id,
+                CustomerScore.lifecycle_stage.in_(WINBACK_STAGES),
                 CustomerScore.margin > 0,
-            )
-            .order_by(CustomerScore.margin.desc(), CustomerScore.customer_id)
-            .limit(limit),
+                CustomerScore.p_alive.is_not(None),
+            ),
         )
     ).all()
-    return {
-        **header(run),
-        "high_risk_threshold": high,
-        **groups,
-        "model": report(session, run, "churn"),
-        "winback_candidates": [
-            {
-                "customer_id": row[0],
-                "name": row[1],
-                "tier": row[2],
-                "stage": row[3],
-                "margin": as_float(row[4]),
-                "p_alive": row[5],
-                "churn_risk": row[6],
-            }
-            for row in winback
-        ],
-    }
+    if not rows:
+        return []
+    frame = pd.DataFrame(
+        rows, columns=["customer_id", "name", "tier", "stage", "margin", "p_alive", "churn_risk"]
+    )
+    frame["margin"] = frame["margin"].astype(float)
+    ranked = churn_rules.winback_candidates(
+        frame, min_value=0.01, stages=WINBACK_STAGES, limit=limit
+    )
+    about = frame.set_index("customer_id")
+    return [
+        {
+            "customer_id": int(row.customer_id),
+            "name": about.at[row.customer_id, "name"],
+            "tier": about.at[row.customer_id, "tier"],
+            "stage": row.stage,
+            "margin": float(row.value),
+            "p_alive": float(row.p_alive),
+            "churn_risk": _maybe(about.at[row.customer_id, "churn_risk"]),
+            "score": float(row.score),
+        }
+        for row in ranked.itertuples()
+    ]
+
+
+def _maybe(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
 
 
 def recommendations(*, session: Session, actor: User, customer_id: int) -> dict[str, Any]:
