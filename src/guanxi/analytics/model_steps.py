@@ -5,7 +5,9 @@ SciPy and scikit-learn on what the engine computed; ``scoring.score`` calls them
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
+from collections.abc import Callable
 from typing import Any
 
 import ibis
@@ -69,16 +71,28 @@ def fit_models(sm: pd.DataFrame, params: AnalysisParameters) -> dict[str, Any]:
     return result
 
 
+SummaryAt = Callable[[dt.date], pd.DataFrame]
+
+
+def summaries(engine: Engine, tx: Any, params: AnalysisParameters) -> SummaryAt:
+    """The per-customer summary as of a day, computed once per day: the holdout check and the
+    churn model both calibrate on earlier days, the same day unless their windows differ."""
+
+    @functools.cache
+    def summary_at(day: dt.date) -> pd.DataFrame:
+        return engine.to_arrow(customer_summary(tx, end=day, unit=params.unit)).to_pandas()
+
+    return summary_at
+
+
 def holdout_diagnostics(
-    engine: Engine, tx: Any, end: dt.date, params: AnalysisParameters
+    engine: Engine, tx: Any, end: dt.date, params: AnalysisParameters, summary_at: SummaryAt
 ) -> dict[str, Any] | None:
     """Calibrate on all but the last ``holdout_days`` and compare predicted with actual repeat
     purchases in the holdout, by calibration frequency. None when the data is too short."""
     calibration_end = end - dt.timedelta(days=params.clv.holdout_days)
     unit_days = DAYS_PER_UNIT[params.unit]
-    calibration = engine.to_arrow(
-        customer_summary(tx, end=calibration_end, unit=params.unit)
-    ).to_pandas()
+    calibration = summary_at(calibration_end)
     if len(calibration) < 50 or int((calibration["frequency"] > 0).sum()) < 10:
         return None
     days = daily(tx, end=end)
@@ -153,6 +167,7 @@ def churn_report(
     end: dt.date,
     params: AnalysisParameters,
     frame: pd.DataFrame,
+    summary_at: SummaryAt,
 ) -> dict[str, Any]:
     """The churn-cause model (流失原因分析): learn from who left in the last window what leaving
     looks like beforehand, report the holdout AUC and the drivers, and return each current
@@ -164,9 +179,7 @@ def churn_report(
     ).to_pandas()
     if len(labels) < MIN_CHURN_CUSTOMERS or labels["churned"].nunique() < 2:
         return {"skipped": "too few active customers, or none (or all) of them left"}
-    before = engine.to_arrow(
-        customer_summary(tx, end=calibration_end, unit=params.unit)
-    ).to_pandas()
+    before = summary_at(calibration_end)
     before = before[before["customer_id"].isin(labels["customer_id"])]
     trend_before = engine.to_arrow(
         trend.spend_trend(tx, end=calibration_end, window_days=params.trend_window_days)

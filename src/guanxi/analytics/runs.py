@@ -237,17 +237,6 @@ def _score_batches(table: pa.Table) -> Iterator[list[dict[str, Any]]]:
         yield rows
 
 
-def _batches(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    batch: list[dict[str, Any]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= _BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def _arrow_batches(
     run_id: int, table: pa.Table, columns: dict[str, str], known: pa.Array, *keys: str
 ) -> Iterator[list[dict[str, Any]]]:

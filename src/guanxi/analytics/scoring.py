@@ -155,6 +155,7 @@ def score(
 
     progress("clv", STEPS[1][1])
     models = model_steps.fit_models(sm, params)
+    summary_at = model_steps.summaries(engine, tx, params)
 
     progress("lifecycle", STEPS[2][1])
     frame = (
@@ -173,7 +174,7 @@ def score(
     frame["stage"] = lifecycle.lifecycle_stages(frame, params.lifecycle)
 
     progress("churn", STEPS[3][1])
-    churn_report = model_steps.churn_report(engine, tx, end, params, frame)
+    churn_report = model_steps.churn_report(engine, tx, end, params, frame, summary_at)
     probability = churn_report.pop("probability", None)
     frame["churn_risk"] = churn.churn_risk(
         frame["p_alive"].to_numpy(),
@@ -208,7 +209,7 @@ def score(
         ),
         "churn": churn_report,
     }
-    holdout = model_steps.holdout_diagnostics(engine, tx, end, params)
+    holdout = model_steps.holdout_diagnostics(engine, tx, end, params, summary_at)
     bgnbd, gamma_gamma = models["bgnbd"], models["gamma_gamma"]
     buyers = scores[scores["first_purchase"].notna()]
     profits = engine.table(

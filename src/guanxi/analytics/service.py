@@ -16,7 +16,9 @@ import pyarrow as pa
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
-from guanxi.analytics import labels
+from guanxi.analytics import lifecycle as lifecycle_rules
+from guanxi.analytics import rfm as rfm_rules
+from guanxi.analytics import tiers as tier_rules
 from guanxi.analytics.models import AnalysisRun, CustomerScore
 from guanxi.analytics.visible_scores import (
     as_float,
@@ -53,13 +55,13 @@ def tiers(*, session: Session, actor: User) -> dict[str, Any]:
     by_tier = {row[0]: row for row in rows}
     total_profit = sum(as_float(row[3]) for row in rows if as_float(row[3]) > 0)
     result = []
-    for key in labels.TIER_ORDER:
+    for key in tier_rules.TIERS:
         row = by_tier.get(key)
         profit = as_float(row[3]) if row else 0.0
         result.append(
             {
                 "tier": key,
-                "label": labels.tier_label(key),
+                "label": tier_rules.tier_label(key),
                 "customers": int(row[1]) if row else 0,
                 "revenue": round(as_float(row[2]) if row else 0.0, 2),
                 "profit": round(profit, 2),
@@ -183,8 +185,8 @@ def lifecycle(*, session: Session, actor: User) -> dict[str, Any]:
         **header(run),
         "previous_run_id": previous.id if previous else None,
         "stages": [
-            {"stage": key, "label": labels.stage_label(key), "customers": counts.get(key, 0)}
-            for key in labels.STAGE_ORDER
+            {"stage": key, "label": label, "customers": counts.get(key, 0)}
+            for key, label in lifecycle_rules.STAGES.items()
         ],
         "movements": movements,
     }
@@ -218,11 +220,11 @@ def rfm(*, session: Session, actor: User) -> dict[str, Any]:
         "segments": [
             {
                 "segment": key,
-                "label": labels.segment_label(key),
+                "label": rfm_rules.segment_label(key),
                 "customers": int(by_segment[key][1]) if key in by_segment else 0,
                 "revenue": round(as_float(by_segment[key][2]), 2) if key in by_segment else 0.0,
             }
-            for key in labels.SEGMENT_ORDER
+            for key in rfm_rules.SEGMENTS
         ],
         "grid": [{"r": row[0], "f": row[1], "customers": int(row[2])} for row in grid],
     }
