@@ -184,7 +184,9 @@ def churn_report(
     trend_before = engine.to_arrow(
         trend.spend_trend(tx, end=calibration_end, window_days=params.trend_window_days)
     ).to_pandas()
-    features = churn.churn_features(before, trend=trend_before)
+    # rows in customer order: the engine returns them in any order, and the seeded holdout split
+    # must see the same rows in the same places for a run to be repeatable
+    features = churn.churn_features(before, trend=trend_before).sort_index()
     churned = labels.set_index("customer_id")["churned"].reindex(features.index)
     try:
         report = churn.fit_churn_model(features, churned.to_numpy(dtype=bool), seed=0)
