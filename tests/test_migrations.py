@@ -47,6 +47,8 @@ def test_every_foreign_key_column_is_indexed(database: Database):
         "analysis_runs.started_by_id",
         "consent_events.recorded_by_id",
         "contract_reminders.user_id",
+        "follow_up_reminders.user_id",
+        "follow_ups.created_by_id",
         "import_mappings.created_by_id",
         "invoices.created_by_id",
         "opportunity_stage_changes.changed_by_id",

@@ -34,6 +34,15 @@ from guanxi.customers.transfer import import_pages as customers_import_pages
 from guanxi.db import Database
 from guanxi.deps import public
 from guanxi.health import router as health_router
+from guanxi.interactions import api as interactions_api
+from guanxi.interactions import calendar_api as interactions_calendar_api
+from guanxi.interactions import events_api as interactions_events_api
+from guanxi.interactions import events_pages as interactions_events_pages
+from guanxi.interactions import follow_up_api as interactions_follow_up_api
+from guanxi.interactions import follow_up_pages as interactions_follow_up_pages
+from guanxi.interactions import mail_api as interactions_mail_api
+from guanxi.interactions import mail_pages as interactions_mail_pages
+from guanxi.interactions import pages as interactions_pages
 from guanxi.notifications import api as notifications_api
 from guanxi.notifications import pages as notifications_pages
 from guanxi.sales import pages as sales_pages
@@ -75,6 +84,11 @@ API_ROUTERS = (
     contracts_api.router,
     funnel_api.router,
     analytics_api.router,
+    interactions_mail_api.router,  # before /interactions/{interaction_id}
+    interactions_api.router,
+    interactions_follow_up_api.router,
+    interactions_calendar_api.router,
+    interactions_events_api.router,
     webhooks_api.router,
     notifications_api.router,
 )
@@ -95,6 +109,10 @@ PAGE_ROUTERS = (
     orders_pages.router,
     contracts_pages.router,
     funnel_pages.router,
+    interactions_mail_pages.router,
+    interactions_follow_up_pages.router,
+    interactions_events_pages.router,
+    interactions_pages.router,
     webhooks_pages.router,
     notifications_pages.router,
 )

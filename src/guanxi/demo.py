@@ -25,7 +25,12 @@ from guanxi.errors import N_, Conflict
 
 DEMO_KEY = "demo"
 # Modules that add demo data; later domains append theirs.
-DEMO_MODULES: tuple[str, ...] = ("guanxi.demo", "guanxi.customers.demo", "guanxi.sales.demo")
+DEMO_MODULES: tuple[str, ...] = (
+    "guanxi.demo",
+    "guanxi.customers.demo",
+    "guanxi.sales.demo",
+    "guanxi.interactions.demo",
+)
 
 
 class DemoSize(StrEnum):

@@ -34,6 +34,15 @@ from guanxi.customers.models import (
     TagCategory,
 )
 from guanxi.db import Base
+from guanxi.interactions.models import (
+    CalendarFeed,
+    FollowUp,
+    FollowUpReminder,
+    Interaction,
+    MailTemplate,
+    VisitorLink,
+    WebEvent,
+)
 from guanxi.notifications.models import Notification
 from guanxi.sales.models import (
     Contract,
@@ -61,6 +70,7 @@ __all__ = [
     "AuditChainHead",
     "AuditEntry",
     "Base",
+    "CalendarFeed",
     "ConsentEvent",
     "Contact",
     "ContactTag",
@@ -74,10 +84,14 @@ __all__ = [
     "CustomerScore",
     "CustomerTag",
     "FamilyMember",
+    "FollowUp",
+    "FollowUpReminder",
     "ImportMapping",
     "ImportRun",
+    "Interaction",
     "Invoice",
     "LoginAttempt",
+    "MailTemplate",
     "Notification",
     "Opportunity",
     "OpportunityStageChange",
@@ -99,6 +113,8 @@ __all__ = [
     "Team",
     "User",
     "UserSession",
+    "VisitorLink",
+    "WebEvent",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -22,6 +22,8 @@ from guanxi.customers.models import Customer
 EXTENSION_MODULES: tuple[str, ...] = (
     "guanxi.sales.customer_records",
     "guanxi.analytics.customer_records",
+    "guanxi.interactions.customer_records",
+    "guanxi.interactions.timeline_sources",
 )
 
 # (session, actor, customer) -> the panel template's context

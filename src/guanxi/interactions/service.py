@@ -1,0 +1,187 @@
+"""Use cases for interactions (跟进记录): log a touchpoint, read, list, change and delete.
+
+An interaction belongs to a customer and is seen by whoever may see that customer (the
+material's point: whoever picks up the phone sees everything); every read and list goes through
+``visible_interactions``. Logging checks that the linked contact, opportunity and order belong
+to the same customer, so a touchpoint never points at somebody else's records. The follow-up,
+e-mail and API paths all log through ``log``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from guanxi.auth.models import User
+from guanxi.auth.visibility import restrict
+from guanxi.customers import service as customer_service
+from guanxi.customers.models import Contact, Customer
+from guanxi.db import utcnow
+from guanxi.errors import N_, FieldError, InvalidInput, NotFound
+from guanxi.interactions.models import CHANNELS, DIRECTIONS, Interaction
+from guanxi.sales.models import Opportunity, Order
+
+SOURCES = ("manual", "follow_up", "email_out", "email_in", "api")
+
+
+def visible_interactions(actor: User) -> Select[Any]:
+    """A select of the interactions of live customers the actor may see."""
+    stmt = (
+        select(Interaction)
+        .join(Customer, Customer.id == Interaction.customer_id)
+        .where(Customer.deleted_at.is_(None), Customer.merged_into_id.is_(None))
+    )
+    return restrict(stmt, Customer, actor)
+
+
+def get(*, session: Session, actor: User, interaction_id: int) -> Interaction:
+    """An interaction the actor may see (through its customer), or NotFound."""
+    interaction = session.scalars(
+        visible_interactions(actor).where(Interaction.id == interaction_id)
+    ).one_or_none()
+    if interaction is None:
+        raise NotFound(N_("Record {id} was not found."), id=interaction_id)
+    return interaction
+
+
+def log(
+    session: Session,
+    *,
+    actor: User | None,
+    customer_id: int,
+    channel: str,
+    direction: str,
+    subject: str = "",
+    notes: str = "",
+    outcome: str = "",
+    occurred_at: datetime | None = None,
+    duration_seconds: int | None = None,
+    contact_id: int | None = None,
+    opportunity_id: int | None = None,
+    order_id: int | None = None,
+    source: str = "manual",
+    message_id: str | None = None,
+    email_address: str = "",
+    user_id: int | None = None,
+) -> Interaction:
+    """Record one touchpoint with a customer the actor may see.
+
+    ``actor`` None is the system (an inbound mailbox read by a job): the customer is then taken
+    as it is, and ``user_id`` says whose touchpoint it was, if anybody's. Raises InvalidInput
+    naming the field for an unknown channel, direction or a link to another customer's record.
+    """
+    if actor is not None:
+        customer = customer_service.get(session=session, actor=actor, customer_id=customer_id)
+    else:
+        found = session.get(Customer, customer_id)
+        if found is None or found.deleted_at is not None or found.merged_into_id is not None:
+            raise NotFound(N_("Record {id} was not found."), id=customer_id)
+        customer = found
+    errors = _check_choices(channel=channel, direction=direction, source=source)
+    errors += _check_links(
+        session,
+        customer_id=customer.id,
+        contact_id=contact_id,
+        opportunity_id=opportunity_id,
+        order_id=order_id,
+    )
+    if duration_seconds is not None and duration_seconds < 0:
+        errors.append(FieldError("duration_seconds", N_("Must not be negative.")))
+    if errors:
+        raise InvalidInput(N_("The interaction could not be saved."), errors=errors)
+    interaction = Interaction(
+        customer_id=customer.id,
+        contact_id=contact_id,
+        channel=channel,
+        direction=direction,
+        occurred_at=as_utc(occurred_at) if occurred_at else utcnow(),
+        user_id=user_id if user_id is not None else (actor.id if actor else None),
+        subject=subject.strip(),
+        notes=notes,
+        outcome=outcome.strip(),
+        duration_seconds=duration_seconds,
+        opportunity_id=opportunity_id,
+        order_id=order_id,
+        source=source,
+        message_id=message_id,
+        email_address=email_address,
+    )
+    session.add(interaction)
+    session.flush()
+    return interaction
+
+
+def update(
+    *, session: Session, actor: User, interaction: Interaction, changes: dict[str, Any]
+) -> Interaction:
+    """Change the given fields of an interaction; the same checks as ``log``."""
+    channel = changes.get("channel", interaction.channel)
+    direction = changes.get("direction", interaction.direction)
+    errors = _check_choices(channel=channel, direction=direction, source=interaction.source)
+    errors += _check_links(
+        session,
+        customer_id=interaction.customer_id,
+        contact_id=changes.get("contact_id", interaction.contact_id),
+        opportunity_id=changes.get("opportunity_id", interaction.opportunity_id),
+        order_id=changes.get("order_id", interaction.order_id),
+    )
+    if (changes.get("duration_seconds") or 0) < 0:
+        errors.append(FieldError("duration_seconds", N_("Must not be negative.")))
+    if errors:
+        raise InvalidInput(N_("The interaction could not be saved."), errors=errors)
+    for name, value in changes.items():
+        if name == "occurred_at" and value is not None:
+            value = as_utc(value)
+        setattr(interaction, name, value)
+    session.flush()
+    return interaction
+
+
+def delete(*, session: Session, interaction: Interaction) -> None:
+    session.delete(interaction)
+    session.flush()
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A naive UTC datetime as the store keeps them; aware input is converted, naive is UTC."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def _check_choices(*, channel: str, direction: str, source: str) -> list[FieldError]:
+    errors = []
+    if channel not in CHANNELS:
+        errors.append(FieldError("channel", N_("Not one of the known channels.")))
+    if direction not in DIRECTIONS:
+        errors.append(FieldError("direction", N_("Must be inbound or outbound.")))
+    if source not in SOURCES:
+        errors.append(FieldError("source", N_("Not one of the known sources.")))
+    return errors
+
+
+def _check_links(
+    session: Session,
+    *,
+    customer_id: int,
+    contact_id: int | None,
+    opportunity_id: int | None,
+    order_id: int | None,
+) -> list[FieldError]:
+    """The linked contact, opportunity and order must exist and belong to the customer."""
+    errors = []
+    links: tuple[tuple[str, Any, int | None], ...] = (
+        ("contact_id", Contact, contact_id),
+        ("opportunity_id", Opportunity, opportunity_id),
+        ("order_id", Order, order_id),
+    )
+    for field, model, record_id in links:
+        if record_id is None:
+            continue
+        owner = session.scalar(select(model.customer_id).where(model.id == record_id))
+        if owner != customer_id:
+            errors.append(FieldError(field, N_("Not a record of this customer.")))
+    return errors

@@ -1,0 +1,1 @@
+"""Placeholder filled in by the touch centre work."""
