@@ -17,14 +17,19 @@ from sqlalchemy.orm import Session
 
 from guanxi.auth.models import User
 from guanxi.auth.visibility import restrict
+from guanxi.concurrency import ensure_version
 from guanxi.customers import service as customer_service
 from guanxi.customers.models import Contact, Customer
 from guanxi.db import utcnow
 from guanxi.errors import N_, FieldError, InvalidInput, NotFound
 from guanxi.interactions.models import CHANNELS, DIRECTIONS, Interaction
+from guanxi.interactions.schemas import InteractionCreate, InteractionRead, InteractionUpdate
+from guanxi.pagination import DEFAULT_LIMIT, Page, paginate_sorted
 from guanxi.sales.models import Opportunity, Order
 
 SOURCES = ("manual", "follow_up", "email_out", "email_in", "api")
+# fields that cannot be emptied: a null for them in a change means "leave as it is"
+_REQUIRED = ("channel", "direction", "subject", "notes", "outcome", "occurred_at")
 
 
 def visible_interactions(actor: User) -> Select[Any]:
@@ -114,10 +119,130 @@ def log(
     return interaction
 
 
-def update(
-    *, session: Session, actor: User, interaction: Interaction, changes: dict[str, Any]
+def create(*, session: Session, actor: User, interaction_in: InteractionCreate) -> Interaction:
+    """Log a touchpoint sent through the API (``source`` "api"), as the actor."""
+    return log(session, actor=actor, source="api", **interaction_in.model_dump())
+
+
+def list_interactions(
+    *,
+    session: Session,
+    actor: User,
+    customer_id: int | None = None,
+    channel: str | None = None,
+    direction: str | None = None,
+    user_id: int | None = None,
+    occurred_from: datetime | None = None,
+    occurred_to: datetime | None = None,
+    limit: int = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> Page[Interaction]:
+    """Interactions the actor may see, latest first; ``occurred_from`` is inclusive,
+    ``occurred_to`` exclusive. Asking for one customer the actor may not see is "not found",
+    not an empty list, as reading that customer would be."""
+    stmt = visible_interactions(actor)
+    if customer_id is not None:
+        customer_service.get(session=session, actor=actor, customer_id=customer_id)
+        stmt = stmt.where(Interaction.customer_id == customer_id)
+    if channel:
+        stmt = stmt.where(Interaction.channel == channel)
+    if direction:
+        stmt = stmt.where(Interaction.direction == direction)
+    if user_id is not None:
+        stmt = stmt.where(Interaction.user_id == user_id)
+    if occurred_from is not None:
+        stmt = stmt.where(Interaction.occurred_at >= as_utc(occurred_from))
+    if occurred_to is not None:
+        stmt = stmt.where(Interaction.occurred_at < as_utc(occurred_to))
+    return paginate_sorted(
+        session,
+        stmt,
+        Interaction.occurred_at,
+        Interaction.id,
+        limit=limit,
+        cursor=cursor,
+        descending=True,
+    )
+
+
+def list_for_customer(
+    *, session: Session, actor: User, customer_id: int, limit: int = 10
+) -> list[Interaction]:
+    """The customer's latest interactions the actor may see (the 360 page's panel)."""
+    stmt = (
+        visible_interactions(actor)
+        .where(Interaction.customer_id == customer_id)
+        .order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def to_read(session: Session, interaction: Interaction) -> InteractionRead:
+    customer = session.get(Customer, interaction.customer_id)
+    contact = session.get(Contact, interaction.contact_id) if interaction.contact_id else None
+    user = session.get(User, interaction.user_id) if interaction.user_id else None
+    return InteractionRead(
+        id=interaction.id,
+        customer_id=interaction.customer_id,
+        customer_name=customer.name if customer is not None else "",
+        channel=interaction.channel,
+        direction=interaction.direction,
+        occurred_at=interaction.occurred_at,
+        user_id=interaction.user_id,
+        user_name=user.label if user is not None else "",
+        subject=interaction.subject,
+        notes=interaction.notes,
+        outcome=interaction.outcome,
+        duration_seconds=interaction.duration_seconds,
+        contact_id=interaction.contact_id,
+        contact_name=contact.name if contact is not None else "",
+        opportunity_id=interaction.opportunity_id,
+        order_id=interaction.order_id,
+        source=interaction.source,
+        message_id=interaction.message_id,
+        email_address=interaction.email_address,
+        version=interaction.version,
+        created_at=interaction.created_at,
+        updated_at=interaction.updated_at,
+    )
+
+
+def apply_update(
+    *,
+    session: Session,
+    actor: User,
+    interaction: Interaction,
+    interaction_in: InteractionUpdate,
+    expected_version: int | None = None,
 ) -> Interaction:
-    """Change the given fields of an interaction; the same checks as ``log``."""
+    """Apply the fields a client sent (``exclude_unset``): a null clears a link or the
+    duration; for the fields that cannot be empty it changes nothing."""
+    changes = {
+        name: value
+        for name, value in interaction_in.model_dump(exclude_unset=True).items()
+        if not (value is None and name in _REQUIRED)
+    }
+    return update(
+        session=session,
+        actor=actor,
+        interaction=interaction,
+        changes=changes,
+        expected_version=expected_version,
+    )
+
+
+def update(
+    *,
+    session: Session,
+    actor: User,
+    interaction: Interaction,
+    changes: dict[str, Any],
+    expected_version: int | None = None,
+) -> Interaction:
+    """Change the given fields of an interaction; the same checks as ``log``. With
+    ``expected_version`` a change based on an outdated copy is refused (412)."""
+    ensure_version(interaction.version, expected_version)
     channel = changes.get("channel", interaction.channel)
     direction = changes.get("direction", interaction.direction)
     errors = _check_choices(channel=channel, direction=direction, source=interaction.source)
@@ -135,21 +260,27 @@ def update(
     for name, value in changes.items():
         if name == "occurred_at" and value is not None:
             value = as_utc(value)
+        elif name in ("subject", "outcome") and isinstance(value, str):
+            value = value.strip()
         setattr(interaction, name, value)
     session.flush()
     return interaction
 
 
-def delete(*, session: Session, interaction: Interaction) -> None:
+def delete(
+    *, session: Session, interaction: Interaction, expected_version: int | None = None
+) -> None:
+    """Remove an interaction for good (a follow-up completed by it keeps its outcome)."""
+    ensure_version(interaction.version, expected_version)
     session.delete(interaction)
     session.flush()
 
 
 def as_utc(moment: datetime) -> datetime:
-    """A naive UTC datetime as the store keeps them; aware input is converted, naive is UTC."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
+    """The moment in UTC as the store's columns take it (aware); naive input is taken as UTC."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def _check_choices(*, channel: str, direction: str, source: str) -> list[FieldError]:
@@ -173,15 +304,16 @@ def _check_links(
 ) -> list[FieldError]:
     """The linked contact, opportunity and order must exist and belong to the customer."""
     errors = []
-    links: tuple[tuple[str, Any, int | None], ...] = (
-        ("contact_id", Contact, contact_id),
-        ("opportunity_id", Opportunity, opportunity_id),
-        ("order_id", Order, order_id),
+    # a contact belongs to its organisation; opportunities and orders to their customer
+    links: tuple[tuple[str, Any, Any, int | None], ...] = (
+        ("contact_id", Contact, Contact.organisation_id, contact_id),
+        ("opportunity_id", Opportunity, Opportunity.customer_id, opportunity_id),
+        ("order_id", Order, Order.customer_id, order_id),
     )
-    for field, model, record_id in links:
+    for field, model, owner_column, record_id in links:
         if record_id is None:
             continue
-        owner = session.scalar(select(model.customer_id).where(model.id == record_id))
+        owner = session.scalar(select(owner_column).where(model.id == record_id))
         if owner != customer_id:
             errors.append(FieldError(field, N_("Not a record of this customer.")))
     return errors
