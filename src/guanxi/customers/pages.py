@@ -191,10 +191,24 @@ def _team_name(session: DbSession, team_id: int | None) -> str:
         return str(team_id)
 
 
-def _timeline_link(customer_id: int, kind: str, cursor: str | None) -> str:
-    query = {k: v for k, v in (("timeline", kind), ("before", cursor)) if v}
+def _timeline_link(customer_id: int, kind: str, channel: str, cursor: str | None) -> str:
+    query = {k: v for k, v in (("timeline", kind), ("channel", channel), ("before", cursor)) if v}
     suffix = f"?{urlencode(query)}" if query else ""
     return f"/customers/{customer_id}{suffix}#timeline"
+
+
+def _timeline_filter(request: Request, actor: User) -> tuple[str, str]:
+    """The kind and channel the timeline is filtered by; values the actor is not offered are
+    ignored, and a channel only stays with a kind whose entries have channels."""
+    kind = request.query_params.get("timeline", "")
+    if kind not in dict(timeline.kinds(actor)):
+        kind = ""
+    channel = request.query_params.get("channel", "")
+    if channel not in dict(timeline.channels(actor)) or (
+        kind and channel not in timeline.channels_of(kind)
+    ):
+        channel = ""
+    return kind, channel
 
 
 def _detail_page(
@@ -206,14 +220,13 @@ def _detail_page(
     contact_values: dict[str, Any] | None = None,
     contact_invalid: FormInvalid | None = None,
 ) -> HTMLResponse:
-    kind = request.query_params.get("timeline", "")
-    if kind not in dict(timeline.kinds(actor)):
-        kind = ""
+    kind, channel = _timeline_filter(request, actor)
     page = timeline.stream(
         session,
         customer,
         actor=actor,
         kind=kind or None,
+        channel=channel or None,
         cursor=request.query_params.get("before"),
         limit=TIMELINE_PAGE,
     )
@@ -250,10 +263,21 @@ def _detail_page(
             "timeline_text": timeline.text,
             "timeline_kinds": timeline.kinds(actor),
             "timeline_kind": kind,
+            "timeline_channels": timeline.channels(actor),
+            "timeline_channel": channel,
             "timeline_older": (
-                _timeline_link(customer.id, kind, page.next_cursor) if page.next_cursor else None
+                _timeline_link(customer.id, kind, channel, page.next_cursor)
+                if page.next_cursor
+                else None
             ),
-            "timeline_link": lambda k: _timeline_link(customer.id, k, None),
+            # choosing a kind keeps the channel if that kind has channels; choosing a channel
+            # keeps the kind if it has that channel
+            "timeline_link": lambda k: _timeline_link(
+                customer.id, k, channel if channel in timeline.channels_of(k) else "", None
+            ),
+            "timeline_channel_link": lambda c: _timeline_link(
+                customer.id, kind if not c or c in timeline.channels_of(kind) else "", c, None
+            ),
         },
         status_code=422 if contact_invalid else 200,
     )

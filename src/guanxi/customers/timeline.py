@@ -6,16 +6,22 @@ module registers the customer's change history (from the audit log) and the cons
 interactions, orders, tickets and campaigns register theirs. The stream merges the sources and
 pages by time: a cursor names the last entry shown (its time and key), so entries with the same
 time are neither repeated nor skipped.
+
+A source with many entries per customer (the touch centre's thousands of calls) registers with
+``register_paged``: it is given a ``Window`` (the cursor's time and key, the limit and the channel
+asked for) and answers exactly the entries after the cursor, with one indexed query however many
+entries share a time. Such a source may declare the ``channels`` it can filter on; the timeline's
+channel filter offers those, so the customer domain never has to know what a channel is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, select, tuple_
 from sqlalchemy.orm import Session
 
 from guanxi.audit import service as audit_service
@@ -84,11 +90,49 @@ Source = Callable[[Session, Customer, User | None, datetime | None, int], list[T
 
 
 @dataclass(frozen=True)
+class Window:
+    """What a paged source is asked for: at most ``limit`` entries older than ``after`` (the time
+    and key of the last entry shown; None for the newest), newest first by (time, key), of one
+    ``channel`` when it is set."""
+
+    after: tuple[datetime, str] | None
+    limit: int
+    channel: str | None = None
+
+    @property
+    def before(self) -> datetime | None:
+        return self.after[0] if self.after else None
+
+    def older_than(
+        self, at: SQLColumnExpression[datetime], number: SQLColumnExpression[int], prefix: str
+    ) -> ColumnElement[bool] | None:
+        """The SQL condition for "older than the cursor" for a source whose keys are ``prefix``
+        followed by its rows' zero-padded ``number`` (``"interaction:000000000042"``), so that
+        key order is number order; None when there is no cursor. Written as a time range plus a
+        row-value comparison, which both stores answer from an index on (..., time, number)."""
+        if self.after is None:
+            return None
+        moment, key = self.after
+        if key.startswith(prefix) and key[len(prefix) :].isdigit():
+            tie = int(key[len(prefix) :])
+            return and_(at <= moment, tuple_(at, number) < tuple_(moment, tie))
+        # the cursor is another source's entry: at its time, this source's keys all sort
+        # either before it or after it
+        return at <= moment if prefix < key else at < moment
+
+
+# (session, customer, viewer, window) -> the entries after the window's cursor
+PagedSource = Callable[[Session, Customer, User | None, Window], list[TimelineEntry]]
+
+
+@dataclass(frozen=True)
 class _Registered:
     kind: str
     label: str
-    source: Source
+    source: Source | None
     resource: str | None
+    paged: PagedSource | None = None
+    channels: tuple[tuple[str, str], ...] = ()
 
 
 _sources: dict[str, _Registered] = {}
@@ -99,6 +143,20 @@ def register(kind: str, label: str, source: Source, *, resource: str | None = No
     names the kind in the timeline's filter. Entries of a ``resource`` (orders, contracts) are
     shown only to users whose role may read it."""
     _sources[kind] = _Registered(kind, label, source, resource)
+
+
+def register_paged(
+    kind: str,
+    label: str,
+    source: PagedSource,
+    *,
+    resource: str | None = None,
+    channels: Sequence[tuple[str, str]] = (),
+) -> None:
+    """Like ``register``, for a source that pages itself by the cursor's time and key (see
+    ``Window``). ``channels`` are the (value, label) pairs the source can filter on; when the
+    timeline is filtered by a channel, only the sources declaring it are asked."""
+    _sources[kind] = _Registered(kind, label, None, resource, source, tuple(channels))
 
 
 def _shown_to(actor: User | None) -> list[_Registered]:
@@ -113,6 +171,23 @@ def _shown_to(actor: User | None) -> list[_Registered]:
 def kinds(actor: User | None = None) -> list[tuple[str, str]]:
     """The kinds ``actor`` may see, with their labels, for the filter."""
     return [(r.kind, r.label) for r in _shown_to(actor)]
+
+
+def channels(actor: User | None = None) -> list[tuple[str, str]]:
+    """The channels the timeline can be filtered by for ``actor``, with their labels, in the
+    order the sources declare them."""
+    found: dict[str, str] = {}
+    for registered in _shown_to(actor):
+        for value, label in registered.channels:
+            found.setdefault(value, label)
+    return list(found.items())
+
+
+def channels_of(kind: str) -> list[str]:
+    """The channels a kind's source can filter on (none for an unknown kind)."""
+    extensions.load()
+    registered = _sources.get(kind)
+    return [value for value, _ in registered.channels] if registered else []
 
 
 @dataclass(frozen=True)
@@ -142,18 +217,33 @@ def stream(
     *,
     actor: User | None = None,
     kind: str | None = None,
+    channel: str | None = None,
     cursor: str | None = None,
     limit: int = 20,
 ) -> TimelinePage:
     """A page of the customer's timeline as ``actor`` may see it, newest first, optionally of
-    one kind only."""
+    one kind and one channel only.
+
+    Every source is asked for ``limit + 1`` entries after the cursor, so a page reads at most
+    that many rows from each however long the customer's history is."""
     after = decode_cursor(cursor)
     before = after[0] if after else None
-    chosen = [r for r in _shown_to(actor) if kind in (None, "", r.kind)]
+    chosen = [
+        r
+        for r in _shown_to(actor)
+        if kind in (None, "", r.kind)
+        and (not channel or any(value == channel for value, _ in r.channels))
+    ]
+    window = Window(after, limit + 1, channel or None)
     merged: list[TimelineEntry] = []
     maybe_more = False
     for registered in chosen:
-        entries = registered.source(session, customer, actor, before, limit + 1)
+        if registered.paged is not None:
+            entries = registered.paged(session, customer, actor, window)
+        elif registered.source is not None:
+            entries = registered.source(session, customer, actor, before, limit + 1)
+        else:
+            continue
         # a source that filled its quota may hold older entries than those it answered
         maybe_more = maybe_more or len(entries) > limit
         merged.extend(entries)
