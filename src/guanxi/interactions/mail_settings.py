@@ -140,7 +140,7 @@ def _new_secret(given: str | None, stored_token: str) -> str:
     return crypto.cipher().encrypt(given) if given else ""
 
 
-def _loopback(host: str) -> bool:
+def loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -166,7 +166,7 @@ def _check(
         if changes.smtp_username.strip():
             if not smtp_password_set:
                 errors.append(FieldError("smtp_password", N_("Give the password for this user.")))
-            if not (changes.smtp_ssl or changes.smtp_starttls or _loopback(smtp_host)):
+            if not (changes.smtp_ssl or changes.smtp_starttls or loopback(smtp_host)):
                 errors.append(
                     FieldError(
                         "smtp_starttls",
@@ -179,7 +179,7 @@ def _check(
             errors.append(FieldError("imap_username", N_("Give the mailbox's user name.")))
         if not imap_password_set:
             errors.append(FieldError("imap_password", N_("Give the password for this user.")))
-        if changes.imap_security == "none" and not _loopback(imap_host):
+        if changes.imap_security == "none" and not loopback(imap_host):
             errors.append(
                 FieldError(
                     "imap_security",
