@@ -7,8 +7,8 @@ again. Revoking makes the URL answer 404 and the next request for a URL makes a 
 
 The feed is read with its owner's rights at the time it is fetched: a follow-up of a customer
 the user no longer sees, or a contract they cannot open, drops out of it. A calendar app polls
-the feed all day, so it is three small indexed queries: the token with its user, the open
-follow-ups with their customers' names, and the contracts.
+the feed all day, so it is four small indexed queries however long the feed: the token with its
+user, the role's permissions, the open follow-ups with their customers' names, the contracts.
 """
 
 from __future__ import annotations
