@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.orm import Session
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
-from guanxi.interactions import events
-from guanxi.interactions.models import WebEvent
+from guanxi import settings_store
+from guanxi.errors import InvalidInput, NotAuthenticated
+from guanxi.interactions import event_jobs, events, events_settings
+from guanxi.interactions.models import VisitorLink, WebEvent
 from tests.conftest import People
 from tests.interactions.support_events import customer
 
@@ -72,3 +77,89 @@ def test_browsing_sessions_are_summed_newest_first_and_paged_by_start(
         s.session_id
         for s in events.sessions_for_customer(session, customer_id=buyer, before=None, limit=1)
     ] == ["evening"]
+
+
+def test_the_retention_purge_deletes_only_events_older_than_the_retention(
+    sessions: sessionmaker[Session], session: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    events_settings.save(session, retention_days=30, allowed_origins=[])
+    for days in (400, 45, 31, 30.5):
+        for n in range(3):
+            _stored(session, None, f"old-{days}", n, occurred_at=now - timedelta(days=days))
+    for days in (29.9, 1, 0):
+        _stored(session, None, f"kept-{days}", 0, occurred_at=now - timedelta(days=days))
+    session.commit()
+
+    with caplog.at_level(logging.INFO, logger="guanxi.interactions.events"):
+        report = event_jobs.purge(sessions, now=now, chunk_size=5)
+
+    assert report.removed == 12
+    assert report.cutoff == now - timedelta(days=30)
+    assert report.chunks == 3  # 5 + 5 + 2
+    left = sorted(session.scalars(select(WebEvent.session_id)))
+    assert left == ["kept-0", "kept-1", "kept-29.9"]
+    assert "12 removed so far" in caplog.text
+    # nothing more to do the next night
+    assert event_jobs.purge(sessions, now=now, chunk_size=5).removed == 0
+
+
+def test_the_retention_defaults_to_a_year(
+    sessions: sessionmaker[Session], session: Session
+) -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    _stored(session, None, "older", 0, occurred_at=now - timedelta(days=366))
+    _stored(session, None, "newer", 0, occurred_at=now - timedelta(days=364))
+    session.commit()
+    assert events_settings.load(session).retention_days == 365
+    assert event_jobs.purge(sessions, now=now).removed == 1
+    assert list(session.scalars(select(WebEvent.session_id))) == ["newer"]
+
+
+def test_settings_check_retention_and_origins(session: Session) -> None:
+    saved = events_settings.save(
+        session,
+        retention_days=90,
+        allowed_origins=[
+            "https://Shop.Example.cn/",
+            "",
+            "http://localhost:8080",
+            "https://shop.example.cn",
+        ],
+    )
+    assert saved.retention_days == 90
+    assert saved.allowed_origins == ("https://shop.example.cn", "http://localhost:8080")
+    assert saved.allows_origin("https://shop.example.cn")
+    assert not saved.allows_origin("https://shop.example.cn.evil.example")
+    with pytest.raises(InvalidInput) as refused:
+        events_settings.save(
+            session, retention_days=0, allowed_origins=["https://shop.example.cn/path"]
+        )
+    assert {e.field for e in refused.value.errors} == {"retention_days", "allowed_origins"}
+    assert events_settings.load(session).retention_days == 90
+
+
+def test_the_ingest_key_is_kept_only_as_its_hash(session: Session) -> None:
+    key = events_settings.rotate_key(session)
+    stored = events_settings.load(session)
+    assert key.startswith("gxk_") and len(key) > 30
+    assert key not in str(settings_store.get(session, events_settings.SETTINGS_KEY))
+    assert stored.key_hint == key[:8]
+    events_settings.check_key(stored, key=key, origin=None)
+    with pytest.raises(NotAuthenticated):
+        events_settings.check_key(stored, key=key + "x", origin=None)
+
+
+def test_a_merge_moves_browsing_and_an_erasure_removes_it(session: Session, people: People) -> None:
+    owner = people.user("admin").user
+    merged = customer(session, owner, "重复的")
+    survivor = customer(session, owner, "保留的")
+    _stored(session, merged, "a", 0)
+    session.add(VisitorLink(visitor_id="v-1", customer_id=merged))
+    session.flush()
+    assert events.move_customer(session, merged, survivor) == 1
+    assert session.get(VisitorLink, "v-1").customer_id == survivor  # type: ignore[union-attr]
+    assert events.erase_customer(session, survivor) == 1
+    session.expire_all()
+    assert session.get(VisitorLink, "v-1") is None
+    assert events.sessions_for_customer(session, customer_id=survivor, before=None, limit=5) == []
