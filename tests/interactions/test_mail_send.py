@@ -38,7 +38,10 @@ def test_an_email_reaches_the_smtp_server_with_the_template_fields_and_is_logged
     sales = people.user("sales")
     sales.user.display_name = "李销售"
     buyer = customer(
-        session, sales.user, "王小明", emails=["Xiaoming@Example.com", "wang@home.example"],
+        session,
+        sales.user,
+        "王小明",
+        emails=["Xiaoming@Example.com", "wang@home.example"],
         city="杭州",
     )
     set_consent(session, buyer.id, granted=True)
@@ -293,5 +296,11 @@ def test_mail_settings_refuse_passwords_in_clear_text_and_a_sender_that_is_no_ad
             ),
         )
     fields = {e.field for e in refused.value.errors}
-    assert fields == {"smtp_starttls", "mail_from", "imap_username", "imap_password", "imap_security"}
+    assert fields == {
+        "smtp_starttls",
+        "mail_from",
+        "imap_username",
+        "imap_password",
+        "imap_security",
+    }
     assert settings_store.get(session, mail_settings.SETTINGS_KEY) is None

@@ -742,7 +742,8 @@ class _TextOfHtml(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if not self._skipping:
-            self.parts.append(data)
+            # line breaks in HTML source are spaces; only blocks start new lines
+            self.parts.append(data.replace("\r", " ").replace("\n", " "))
 
 
 def _html_text(html: str) -> str:
@@ -795,12 +796,10 @@ def _import_chunk(
 ) -> None:
     parsed = [_parse(message, ours) for message in chunk]
     owners = _owners(session, actor=actor, addresses={a for p in parsed for a in p.addresses})
-    known = set(
-        session.execute(
-            select(Interaction.customer_id, Interaction.message_id).where(
-                Interaction.message_id.in_({p.message_id for p in parsed})
-            )
-        ).tuples()
+    known = session.execute(
+        select(Interaction.customer_id, Interaction.message_id).where(
+            Interaction.message_id.in_({p.message_id for p in parsed})
+        )
     )
     counts.seen |= {(c, m) for c, m in known if m is not None}
     for mail_in in parsed:
