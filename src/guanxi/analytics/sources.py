@@ -1,5 +1,6 @@
-"""The operational store as analysis input: orders, order lines and pipeline history read as Arrow
-through ADBC (SQLite and PostgreSQL drivers), in the shapes of ``inputs``.
+"""The operational store as analysis input: orders, order lines, pipeline history, interactions
+and web behaviour events read as Arrow through ADBC (SQLite and PostgreSQL drivers), in the
+shapes of ``inputs``.
 
 ADBC reads columns straight into Arrow without a Python object per value, which is what makes a
 multi-million-row transaction log cheap to hand to DuckDB or Spark. It opens its own connection,
@@ -28,6 +29,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from guanxi.analytics import inputs
 from guanxi.analytics.funnel import STAGE_CHANGES, STAGES
+from guanxi.interactions.models import Interaction, WebEvent
 from guanxi.sales.models import (
     OpportunityStageChange,
     Order,
@@ -188,3 +190,37 @@ def stages(engine: Engine) -> pa.Table:
         ),
     )
     return inputs.conform(table, STAGES)
+
+
+def interactions_query() -> Select[*tuple[Any, ...]]:
+    """One row per touchpoint; ``kind`` is how it was logged (manual, follow_up, email_out,
+    email_in, api), so a campaign's contacts can say ``marketing`` once campaigns log them."""
+    return select(
+        Interaction.customer_id.label("customer_id"),
+        Interaction.occurred_at.label("ts"),
+        Interaction.channel.label("channel"),
+        Interaction.direction.label("direction"),
+        Interaction.source.label("kind"),
+    )
+
+
+def web_events_query() -> Select[Any]:
+    """Page and product views of known customers (an anonymous visitor's count once linked)."""
+    return select(
+        WebEvent.customer_id.label("customer_id"),
+        WebEvent.occurred_at.label("ts"),
+        WebEvent.product_id.label("product_id"),
+        WebEvent.kind.label("kind"),
+        cast(WebEvent.dwell_seconds, Float).label("dwell_seconds"),
+    ).where(WebEvent.customer_id.is_not(None))
+
+
+def interactions(engine: Engine, *, timezone: str) -> pa.Table:
+    """Every logged touchpoint (``inputs.INTERACTIONS``), e.g. for cost to serve."""
+    return _with_local_ts(read_arrow(engine, interactions_query()), timezone, inputs.INTERACTIONS)
+
+
+def web_events(engine: Engine, *, timezone: str) -> pa.Table:
+    """Web behaviour of known customers (``inputs.EVENTS``): product views weigh in the
+    recommendations."""
+    return _with_local_ts(read_arrow(engine, web_events_query()), timezone, inputs.EVENTS)
