@@ -15,6 +15,7 @@ from guanxi.interactions.events_schemas import MAX_EVENTS
 from guanxi.interactions.models import VisitorLink, WebEvent
 from tests.conftest import PASSWORD, People, Person
 from tests.interactions.support_events import customer, minutes_ago, page_view, product_view
+from tests.web.forms import sign_in
 
 SHOP = "https://shop.example.cn"
 
@@ -219,11 +220,8 @@ def test_a_wrong_or_missing_ingest_key_is_refused(
     assert client.post("/api/v1/events", json=batch, headers=new_key).status_code == 202
     # a signed-in browser session is not a key (a shop page may be on the same site)
     clerk = people.user("admin")
-    client.post(
-        "/login",
-        data={"username": clerk.username, "password": PASSWORD},
-        follow_redirects=False,
-    )
+    assert sign_in(client, clerk.username, clerk.password).status_code == 303
+    assert client.get("/admin/web-events").status_code == 200  # signed in indeed
     assert client.post("/api/v1/events", json=batch).status_code == 401
     assert _count(session) == 1
 

@@ -139,3 +139,13 @@ class WebEventRead(BaseModel):
     product_id: int | None
     product_sku: str
     dwell_seconds: int | None
+
+
+class WebEventSettingsIn(BaseModel):
+    """The admin page's form: days to keep events, and the shop origins one per line."""
+
+    retention_days: int
+    allowed_origins: str = Field(default="", max_length=4000)
+
+    def origins(self) -> list[str]:
+        return [line.strip() for line in self.allowed_origins.splitlines() if line.strip()]
