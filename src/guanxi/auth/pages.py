@@ -7,10 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from guanxi.auth import login
+from guanxi.auth import account_sections, login
 from guanxi.auth import service as auth_service
 from guanxi.auth.models import User
 from guanxi.auth.schemas import ApiTokenCreate, PasswordChange, Preferences, UserUpdate
+from guanxi.config import Settings
 from guanxi.deps import (
     LOCALE_COOKIE,
     SESSION_COOKIE,
@@ -103,11 +104,13 @@ def _account_page(
     invalid: FormInvalid | None = None,
     **context: Any,
 ) -> HTMLResponse:
+    settings: Settings = request.app.state.settings
     return render(
         request,
         "auth/account.html",
         {
             "tokens": login.list_tokens(session=session, user=user),
+            "sections": account_sections.sections(session, settings, user),
             "errors": invalid.errors if invalid else {},
             "message": invalid.message if invalid else None,
             **context,
