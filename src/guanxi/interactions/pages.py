@@ -31,7 +31,7 @@ from guanxi.interactions.models import Interaction
 from guanxi.interactions.schemas import InteractionCreate, InteractionUpdate
 from guanxi.web import i18n
 from guanxi.web.forms import FormData, FormInvalid, parse, refusals
-from guanxi.web.templating import redirect, render
+from guanxi.web.templating import ENVIRONMENT, redirect, render
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -41,6 +41,8 @@ LABELS = {
     "outcome_labels": OUTCOME_LABELS,
     "source_labels": SOURCE_LABELS,
 }
+# the top bar's "log a call" box is drawn by the layout on every page, so its choices are there
+ENVIRONMENT.globals["interaction_labels"] = LABELS
 # text fields an edit may empty; other blank fields mean "not given"
 CLEARABLE = ("subject", "notes", "outcome")
 NULLABLE = ("contact_id", "duration_seconds")
