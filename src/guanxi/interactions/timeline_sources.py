@@ -267,7 +267,7 @@ timeline.register_paged(
 )
 timeline.register_paged(
     "emails",
-    N_("E-mails"),
+    N_("E-mail messages"),
     _emails_source,
     resource=RESOURCE,
     channels=[("email", CHANNEL_LABELS["email"])],
