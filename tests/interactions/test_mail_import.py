@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import imaplib
 import importlib.util
+import ipaddress
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -199,8 +205,8 @@ class ImapServer:
             imap.logout()
 
 
-@pytest.fixture
-def imap_server() -> Iterator[ImapServer]:
+@contextmanager
+def _pymap(tls: list[str]) -> Iterator[ImapServer]:
     """pymap's in-memory backend on loopback, one user, started as a process of its own."""
     if importlib.util.find_spec("pymap") is None:
         skip_or_fail("pymap is not installed (the [test] extra has it)")
@@ -214,7 +220,7 @@ def imap_server() -> Iterator[ImapServer]:
             "127.0.0.1",
             "--port",
             str(server.port),
-            "--no-tls",
+            *tls,
             "dict",
             "--demo-user",
             server.user,
@@ -238,6 +244,52 @@ def imap_server() -> Iterator[ImapServer]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture
+def imap_server() -> Iterator[ImapServer]:
+    with _pymap(["--no-tls"]) as server:
+        yield server
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, as a small site's own CA would issue."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "imap.crt", directory / "imap.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+@pytest.fixture
+def imap_tls_server(tmp_path: Path) -> Iterator[tuple[ImapServer, Path]]:
+    """pymap offering STARTTLS with a certificate the test may choose to trust."""
+    cert, key = _self_signed(tmp_path)
+    with _pymap(["--cert", str(cert), "--key", str(key)]) as server:
+        yield server, cert
 
 
 def _mail(sender: str, subject: str, message_id: str) -> EmailMessage:
@@ -274,17 +326,21 @@ def store(fresh_database_url: str, tmp_path: Path) -> Iterator[tuple[Database, S
         db.dispose()
 
 
-def _configure(db: Database, settings: Settings, server: ImapServer) -> None:
+def _configure(
+    db: Database, settings: Settings, server: ImapServer, security: str = "none"
+) -> None:
     with db.unit_of_work() as session:
         mail_settings.save(
             session,
             settings=settings,
-            changes=MailSettingsIn(
-                imap_host="127.0.0.1",
-                imap_port=server.port,
-                imap_username=server.user,
-                imap_password=server.password,
-                imap_security="none",  # allowed on loopback only
+            changes=MailSettingsIn.model_validate(
+                {
+                    "imap_host": "127.0.0.1",
+                    "imap_port": server.port,
+                    "imap_username": server.user,
+                    "imap_password": server.password,
+                    "imap_security": security,  # "none" is allowed on loopback only
+                }
             ),
         )
 
@@ -351,3 +407,24 @@ def test_a_wrong_mailbox_password_is_an_error_of_the_job_not_a_silent_success(
     _configure(db, settings, imap_server)
     with pytest.raises(mail_jobs.MailboxError):
         mail_jobs.read_mailbox(settings, db)
+
+
+def test_the_imap_job_reads_over_starttls_and_checks_the_servers_certificate(
+    store: tuple[Database, Settings, int],
+    imap_tls_server: tuple[ImapServer, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    db, settings, buyer_id = store
+    server, certificate = imap_tls_server
+    _configure(db, settings, server, security="starttls")
+    server.deliver(_mail("xiaoming@example.com", "Over TLS", "<tls-1@example.com>"))
+
+    # a certificate nobody vouches for is refused before the password is sent
+    with pytest.raises(mail_jobs.MailboxError, match="CERTIFICATE_VERIFY_FAILED"):
+        mail_jobs.read_mailbox(settings, db)
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate))  # the site's CA, trusted
+    result = mail_jobs.read_mailbox(settings, db)
+
+    assert result == ImportResult(read=1, matched=1, logged=1, duplicates=0, unmatched=0)
+    with db.sessions() as session:
+        assert [i.subject for i in email_interactions(session, buyer_id)] == ["Over TLS"]
