@@ -6,16 +6,24 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from guanxi.auth.models import User
+from guanxi.db import Database
+from guanxi.interactions import followups
+from guanxi.interactions.follow_up_schemas import FollowUpCreate
 from guanxi.interactions.models import CalendarFeed, FollowUp, Interaction
 from tests.conftest import People, Person
 from tests.interactions.support_followups import customer, in_hours, plan, without_interactions
 from tests.web.forms import sign_in, submit
+from tests.web.live import LiveServer
+from tests.web.test_browser import _sign_in, server  # noqa: F401 - a fixture
 
 
 def _signed_in(client: TestClient, person: Person) -> None:
@@ -274,3 +282,60 @@ def test_the_account_page_shows_copies_and_revokes_the_calendar_address(
     assert "生成我的日历地址" in client.get("/account").text
     feeds = session.scalars(select(CalendarFeed).where(CalendarFeed.user_id == seller.user.id))
     assert [f.revoked_at is not None for f in feeds] == [True]
+
+
+# ---------------------------------------------------------------- in Chromium
+
+
+@pytest.mark.browser
+def test_my_day_and_the_calendar_address_in_chromium(  # type: ignore[no-untyped-def]
+    browser,
+    server: LiveServer,  # noqa: F811
+    tmp_path: Path,
+):
+    db = Database(server.database.url)
+    with db.unit_of_work() as session:
+        lina = session.scalars(select(User).where(User.username == "lina")).one()
+        buyer = customer(session, lina, "杭州青山茶业")
+        for hours, subject in ((-2, "催一下回款"), (24 * 3, "送样品")):
+            followups.create(
+                session=session,
+                actor=lina,
+                follow_up_in=FollowUpCreate(
+                    customer_id=buyer,
+                    due_at=datetime.now(UTC) + timedelta(hours=hours),
+                    subject=subject,
+                ),
+            )
+    db.dispose()
+    context = browser.new_context(locale="en-US", viewport={"width": 390, "height": 844})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    page = context.new_page()
+    _sign_in(page, server)
+    page.goto(server.url + "/interactions/my-day")
+    overdue = page.locator('[data-bucket="overdue"]')
+    assert overdue.get_by_text("催一下回款").is_visible()
+    assert page.locator('[data-bucket="upcoming"]').get_by_text("送样品").is_visible()
+    color = overdue.locator(".due").first.evaluate("e => getComputedStyle(e).color")
+    assert color != "rgb(0, 0, 0)"  # overdue times stand out in red
+    page.screenshot(path=str(tmp_path / "my-day.png"), full_page=True)
+
+    overdue.get_by_text("Complete").click()
+    overdue.get_by_label("Outcome").select_option("reached")
+    overdue.get_by_label("Notes").fill("客户答应周五付款")
+    overdue.get_by_role("button", name="Done").click()
+    page.wait_for_url(server.url + "/interactions/my-day")
+    assert page.get_by_text("The follow-up is done.").is_visible()
+    assert page.locator('[data-bucket="overdue"]').get_by_text("Nothing overdue.").is_visible()
+
+    page.goto(server.url + "/account")
+    page.get_by_role("button", name="Create my calendar address").click()
+    page.wait_for_url(re.compile(r".*/account"))
+    url = page.locator("[data-calendar-url]").input_value()
+    assert url.endswith(".ics")
+    copy = page.get_by_role("button", name="Copy")
+    copy.click()
+    assert page.get_by_role("button", name="Copied").is_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == url
+    page.screenshot(path=str(tmp_path / "account.png"), full_page=True)
+    context.close()
