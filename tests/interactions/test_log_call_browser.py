@@ -122,3 +122,30 @@ def test_the_box_speaks_chinese_and_says_when_nothing_matches(browser, server: L
     page.keyboard.press("Escape")
     assert not phone.is_visible()
     page.close()
+
+
+def test_the_open_box_fits_a_phone_screen(browser, server: LiveServer):  # type: ignore[no-untyped-def]  # noqa: F811
+    ids = _customers(server)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US")
+    page = context.new_page()
+    _sign_in(page, server)
+    page.goto(f"{server.url}/customers/{ids['林小雨']}")
+    closed = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert closed <= 0, f"the page is {closed}px wider than the screen"
+    page.locator(".log-call summary").click()  # the icon only, on a phone
+    phone = page.get_by_role("combobox", name="Caller's number")
+    phone.press_sequentially("13800", delay=40)
+    option = page.get_by_role("listbox", name="Customers with this number").get_by_role("option")
+    option.wait_for()
+    option.click()
+    button = page.get_by_role("button", name="Log the call")
+    assert button.is_visible()
+    box = button.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"the page is {overflow}px wider than the screen"
+    context.close()
