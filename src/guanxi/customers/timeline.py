@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, SQLColumnExpression, and_, select, tuple_
@@ -113,6 +113,8 @@ class Window:
         if self.after is None:
             return None
         moment, key = self.after
+        # the row value's bind is not the column's UTC type: give it the instant in UTC
+        moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
         if key.startswith(prefix) and key[len(prefix) :].isdigit():
             tie = int(key[len(prefix) :])
             return and_(at <= moment, tuple_(at, number) < tuple_(moment, tie))
