@@ -11,7 +11,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import typer
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
 from guanxi import jobs, schema
 from guanxi.auth import service as auth_service
@@ -19,6 +21,7 @@ from guanxi.auth.models import User
 from guanxi.auth.schemas import UserCreate
 from guanxi.config import Settings
 from guanxi.customers import service as customer_service
+from guanxi.customers.models import Customer
 from guanxi.customers.schemas import CustomerCreate
 from guanxi.db import Database
 from guanxi.interactions import followups, reminders
@@ -248,3 +251,49 @@ def test_with_e_mail_off_the_reminder_stays_in_the_app(store: Store, inbox: Inbo
     finally:
         db.dispose()
     assert store.counts() == (1, 1) and inbox.messages == []
+
+
+def test_an_assignee_who_lost_sight_of_the_customer_is_not_told(store: Store, inbox: Inbox):
+    store.plan(_now() - timedelta(minutes=1))
+    db = store.db()
+    with db.unit_of_work() as session:
+        colleague = auth_service.create_user(
+            session=session,
+            user_in=UserCreate(username="zhao.lei", password=PASSWORD, role="sales"),
+        )
+        buyer = session.get(Customer, store.customer_id)
+        assert buyer is not None
+        buyer.owner_id = colleague.id  # handed over: li.na (sales, own records) no longer sees it
+    db.dispose()
+    assert store.run() == reminders.RemindReport(reminders=1, emails=0)
+    assert store.counts() == (1, 0) and inbox.messages == []
+    assert store.run() == reminders.RemindReport(reminders=0, emails=0)
+
+
+def test_the_remind_command_does_the_jobs_work_on_demand(
+    store: Store, inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+):
+    store.plan(_now() + timedelta(hours=1))
+    for name, value in {
+        "GUANXI_DATABASE_URL": store.url,
+        "GUANXI_DATA_DIR": str(store.settings.data_dir),
+        "GUANXI_SECRET_KEY": TEST_SECRET,
+        "GUANXI_SMTP_HOST": inbox.host,
+        "GUANXI_SMTP_PORT": str(inbox.port),
+    }.items():
+        monkeypatch.setenv(name, value)
+    # mounted the way `guanxi follow-ups remind` is
+    guanxi = typer.Typer()
+    guanxi.add_typer(reminders.follow_ups_app, name="follow-ups")
+    guanxi.command("version")(lambda: None)  # a second command keeps typer from collapsing
+    runner = CliRunner()
+    now = runner.invoke(guanxi, ["follow-ups", "remind"])
+    assert now.exit_code == 0, now.output
+    assert "reminders: 0, e-mails: 0" in now.output
+    later = (_now() + timedelta(hours=1, minutes=1)).strftime("%Y-%m-%dT%H:%M")
+    caught_up = runner.invoke(guanxi, ["follow-ups", "remind", "--now", later])
+    assert caught_up.exit_code == 0, caught_up.output
+    assert "reminders: 1, e-mails: 1" in caught_up.output
+    assert len(inbox.messages) == 1
+    bad = runner.invoke(guanxi, ["follow-ups", "remind", "--now", "soon"])
+    assert bad.exit_code != 0 and "YYYY-MM-DDTHH:MM" in str(bad.exception)

@@ -9,7 +9,9 @@ in two steps, each in small units of work of its own (the pattern of the contrac
    ``FollowUpReminder`` for that due time, the reminder row is inserted first, with the
    assignee's in-app notification, in one transaction. The unique key (follow-up, due time)
    lets exactly one run win, also across restarts and concurrent workers: a loser gets an
-   IntegrityError and moves on, and a crash before the commit leaves nothing behind.
+   IntegrityError and moves on, and a crash before the commit leaves nothing behind. An
+   assignee who no longer sees the customer is not told (the reminder row is still written, so
+   the follow-up is not looked at again for that due time).
    Rescheduling gives a new due time, so the new time is reminded of again. Follow-ups that
    fell due more than ``REMIND_WINDOW`` ago are not reminded of any more (they are on the
    assignee's "my day" as overdue), so a worker that was off, or follow-ups imported with old
@@ -136,7 +138,8 @@ def _remind(session: Session, settings: Settings, follow_up_id: int, due_at: dat
     follow_up = session.get(FollowUp, follow_up_id)
     assert follow_up is not None and follow_up.assignee_id is not None
     assignee = session.get(User, follow_up.assignee_id)
-    if assignee is not None and assignee.is_active:
+    if _may_see(session, assignee, follow_up):
+        assert assignee is not None
         notifications.notify(
             session,
             user_id=assignee.id,
@@ -146,6 +149,15 @@ def _remind(session: Session, settings: Settings, follow_up_id: int, due_at: dat
             link=f"/interactions/follow-ups/{follow_up.id}",
         )
     return 1
+
+
+def _may_see(session: Session, assignee: User | None, follow_up: FollowUp) -> bool:
+    """Whether the assignee (still) sees the follow-up's customer: a reminder names the
+    customer, so someone who lost sight of it is not told about it."""
+    if assignee is None or not assignee.is_active:
+        return False
+    visible = followups.visible_follow_ups(assignee).where(FollowUp.id == follow_up.id)
+    return session.scalar(visible.with_only_columns(FollowUp.id)) is not None
 
 
 def _values(
@@ -214,8 +226,8 @@ def _claim(settings: Settings, db: Database, reminder_id: int) -> EmailMessage |
         assert reminder is not None and reminder.user_id is not None
         follow_up = session.get(FollowUp, reminder.follow_up_id)
         assignee = session.get(User, reminder.user_id)
-        if follow_up is None or assignee is None:
-            return None
+        if follow_up is None or assignee is None or not _may_see(session, assignee, follow_up):
+            return None  # the claim stays: nothing is sent about a customer they cannot see
         translations = i18n.translations(assignee.locale or settings.default_locale)
         values = _values(session, settings, follow_up, assignee)
         values["due"] = reminder.due_at.astimezone(followups.zone_of(assignee, settings)).strftime(
