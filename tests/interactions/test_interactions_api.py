@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Connection, event, select
 from sqlalchemy.orm import Session
 
 from guanxi.interactions.models import Interaction
@@ -203,3 +203,36 @@ def test_roles_and_visibility(client: TestClient, people: People, session: Sessi
     # a sales rep logs and corrects their touchpoints but does not delete them
     assert client.delete(f"{URL}/{logged['id']}", headers=owner_api).status_code == 403
     assert client.get(URL).status_code == 401
+
+
+def test_a_page_costs_the_same_few_queries_however_many_customers_it_shows(
+    client: TestClient, people: People, session: Session, connection: Connection
+):
+    boss = people.user("manager", team=people.team("North"))
+    api = people.token(boss)
+
+    def logged_for(count: int) -> None:
+        for n in range(count):
+            buyer = customer(session, boss.user, f"客户{count}-{n}", organisation=True)
+            log_interaction(client, api, buyer, contact_id=contact(session, boss.user, buyer))
+
+    def queries_for_a_page() -> int:
+        statements: list[str] = []
+
+        def seen(*args: object) -> None:
+            statements.append(str(args[2]))
+
+        event.listen(connection, "before_cursor_execute", seen)
+        try:
+            reply = client.get(URL, params={"limit": 50}, headers=api)
+        finally:
+            event.remove(connection, "before_cursor_execute", seen)
+        assert reply.status_code == 200
+        return len(statements)
+
+    logged_for(3)
+    few = queries_for_a_page()
+    logged_for(20)
+    assert len(client.get(URL, params={"limit": 50}, headers=api).json()["items"]) == 23
+    many = queries_for_a_page()
+    assert many == few, f"{few} queries for 3 rows but {many} for 23"

@@ -56,7 +56,7 @@ def list_interactions(
         cursor=cursor,
     )
     return InteractionPage(
-        items=[service.to_read(session, i) for i in page.items], next_cursor=page.next_cursor
+        items=service.to_reads(session, page.items), next_cursor=page.next_cursor
     )
 
 

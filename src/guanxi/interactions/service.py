@@ -9,10 +9,11 @@ e-mail and API paths all log through ``log``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from guanxi.auth.models import User
@@ -178,25 +179,69 @@ def list_for_customer(
     return list(session.scalars(stmt))
 
 
+def to_reads(session: Session, interactions: Sequence[Interaction]) -> list[InteractionRead]:
+    """A page of interactions for the API: the names of their customers, contacts and people
+    come from one query each, not from loading each record."""
+    customer_ids = {i.customer_id for i in interactions}
+    contact_ids = {i.contact_id for i in interactions if i.contact_id is not None}
+    user_ids = {i.user_id for i in interactions if i.user_id is not None}
+    customers = _names(session, select(Customer.id, Customer.name), Customer.id, customer_ids)
+    contacts = _names(session, select(Contact.id, Contact.name), Contact.id, contact_ids)
+    users = _names(
+        session,
+        select(User.id, func.coalesce(func.nullif(User.display_name, ""), User.username)),
+        User.id,
+        user_ids,
+    )
+    return [
+        _as_read(
+            i,
+            customer_name=customers.get(i.customer_id, ""),
+            contact_name=contacts.get(i.contact_id or 0, ""),
+            user_name=users.get(i.user_id or 0, ""),
+        )
+        for i in interactions
+    ]
+
+
+def _names(
+    session: Session, stmt: Select[int, Any], id_column: Any, ids: set[int]
+) -> dict[int, str]:
+    if not ids:
+        return {}
+    return {row[0]: row[1] for row in session.execute(stmt.where(id_column.in_(ids)))}
+
+
 def to_read(session: Session, interaction: Interaction) -> InteractionRead:
     customer = session.get(Customer, interaction.customer_id)
     contact = session.get(Contact, interaction.contact_id) if interaction.contact_id else None
     user = session.get(User, interaction.user_id) if interaction.user_id else None
+    return _as_read(
+        interaction,
+        customer_name=customer.name if customer is not None else "",
+        contact_name=contact.name if contact is not None else "",
+        user_name=user.label if user is not None else "",
+    )
+
+
+def _as_read(
+    interaction: Interaction, *, customer_name: str, contact_name: str, user_name: str
+) -> InteractionRead:
     return InteractionRead(
         id=interaction.id,
         customer_id=interaction.customer_id,
-        customer_name=customer.name if customer is not None else "",
+        customer_name=customer_name,
         channel=interaction.channel,
         direction=interaction.direction,
         occurred_at=interaction.occurred_at,
         user_id=interaction.user_id,
-        user_name=user.label if user is not None else "",
+        user_name=user_name,
         subject=interaction.subject,
         notes=interaction.notes,
         outcome=interaction.outcome,
         duration_seconds=interaction.duration_seconds,
         contact_id=interaction.contact_id,
-        contact_name=contact.name if contact is not None else "",
+        contact_name=contact_name,
         opportunity_id=interaction.opportunity_id,
         order_id=interaction.order_id,
         source=interaction.source,
