@@ -802,6 +802,15 @@ def _import_chunk(
         )
     )
     counts.seen |= {(c, m) for c, m in known if m is not None}
+    # held for the chunk, so logging finds each customer in the identity map instead of
+    # loading it (and its collections) again for every mail
+    held = list(
+        session.scalars(
+            select(Customer).where(
+                Customer.id.in_({o.customer_id for found in owners.values() for o in found})
+            )
+        )
+    )
     for mail_in in parsed:
         counts.read += 1
         targets: dict[int, tuple[_Owner, str]] = {}
@@ -822,6 +831,7 @@ def _import_chunk(
                 counts.logged += 1
             else:
                 counts.duplicates += 1
+    del held
 
 
 def _log_once(
@@ -831,9 +841,13 @@ def _log_once(
     unique key refuses the copy, and only this insert is undone)."""
     try:
         with session.begin_nested():
+            # the customer was found through ``restrict`` for this actor already, so it is
+            # logged as the system with the actor as its user (one visibility query per
+            # mailbox chunk instead of one per mail)
             interactions.log(
                 session,
-                actor=actor,
+                actor=None,
+                user_id=actor.id if actor is not None else None,
                 customer_id=owner.customer_id,
                 channel="email",
                 direction=mail_in.direction,
