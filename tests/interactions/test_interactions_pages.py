@@ -218,3 +218,56 @@ def test_the_list_filters_and_the_record_edits_and_deletes(
     assert deleted.headers["location"] == f"/customers/{buyer}#interactions"
     assert [i.subject for i in _stored(session, buyer)] == ["第2次联系", "第3次联系"]
     assert audit_actions(session, first_id) == ["create", "update", "delete"]
+
+
+def test_the_forms_link_the_customers_own_opportunity(
+    client: TestClient, people: People, session: Session
+):
+    rep = people.user("sales")
+    api = people.token(rep)
+    buyer = customer(session, rep.user, "丽水香菇")
+    other = customer(session, rep.user, "衢州橘子")
+    made = client.post(
+        "/api/v1/opportunities",
+        json={"customer_id": buyer, "title": "年货香菇礼盒", "amount": "8800"},
+        headers=api,
+    )
+    assert made.status_code == 201, made.text
+    deal = made.json()["id"]
+    elsewhere = client.post(
+        "/api/v1/opportunities",
+        json={"customer_id": other, "title": "橘子团购", "amount": "500"},
+        headers=api,
+    ).json()["id"]
+    sign_in(client, rep.username, rep.password)
+
+    page = client.get(f"/customers/{buyer}")
+    assert "年货香菇礼盒" in page.text and "橘子团购" not in page.text
+    body = {"customer_id": str(buyer), "channel": "wechat", "direction": "outbound"}
+    linked = submit(
+        client, f"/customers/{buyer}", "/interactions/log", body | {"opportunity_id": str(deal)}
+    )
+    assert linked.status_code == 303
+    assert _stored(session, buyer)[0].opportunity_id == deal
+    refused = submit(
+        client,
+        f"/customers/{buyer}",
+        "/interactions/log",
+        body | {"opportunity_id": str(elsewhere)},
+    )
+    assert refused.status_code == 422 and "Not a record of this customer." in refused.text
+
+    record = client.get(f"/interactions/{_stored(session, buyer)[0].id}")
+    assert f'<option value="{deal}" selected>' in record.text
+    unlinked = client.post(
+        f"/interactions/{_stored(session, buyer)[0].id}/edit",
+        data={
+            "csrf_token": csrf_from(record.text),
+            "channel": "wechat",
+            "direction": "outbound",
+            "opportunity_id": "",
+        },
+        follow_redirects=False,
+    )
+    assert unlinked.status_code == 303
+    assert _stored(session, buyer)[0].opportunity_id is None

@@ -26,8 +26,12 @@ from guanxi.interactions.labels import (
     SOURCE_LABELS,
 )
 from guanxi.interactions.models import FollowUp, Interaction, VisitorLink, WebEvent
+from guanxi.sales.orders import service as order_service
+from guanxi.sales.pipeline import service as pipeline_service
 
 PANEL_ROWS = 10
+# opportunities and orders offered as links on an interaction form, latest first
+LINK_CHOICES = 20
 # the web events of one customer in the personal-data export; older ones are summarised by
 # count (the store keeps them only for the retention period anyway)
 EXPORT_EVENT_ROWS = 10_000
@@ -49,6 +53,24 @@ def customer_contacts(session: Session, customer: Customer) -> list[Contact]:
     )
 
 
+def link_choices(session: Session, actor: User, customer: Customer) -> dict[str, Any]:
+    """What an interaction form may link to: the organisation's contacts, and the customer's
+    opportunities and latest orders the actor may see."""
+    return {
+        "contacts": customer_contacts(session, customer),
+        "opportunities": pipeline_service.list_for_customer(
+            session=session, actor=actor, customer_id=customer.id, limit=LINK_CHOICES
+        )
+        if actor.can("opportunities", "read")
+        else [],
+        "orders": order_service.list_for_customer(
+            session=session, actor=actor, customer_id=customer.id, limit=LINK_CHOICES
+        )
+        if actor.can("orders", "read")
+        else [],
+    }
+
+
 def _interactions_panel(session: Session, actor: User, customer: Customer) -> dict[str, Any]:
     rows = service.list_for_customer(
         session=session, actor=actor, customer_id=customer.id, limit=PANEL_ROWS
@@ -63,7 +85,7 @@ def _interactions_panel(session: Session, actor: User, customer: Customer) -> di
         "customer": customer,
         "interactions": rows,
         "user_names": users,
-        "contacts": customer_contacts(session, customer),
+        **link_choices(session, actor, customer),
         "now": utcnow(),
         "channel_labels": CHANNEL_LABELS,
         "direction_labels": DIRECTION_LABELS,

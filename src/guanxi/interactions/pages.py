@@ -20,7 +20,7 @@ from guanxi.customers.models import Customer
 from guanxi.deps import DbSession, SettingsDep, require
 from guanxi.errors import N_
 from guanxi.interactions import service
-from guanxi.interactions.customer_records import customer_contacts
+from guanxi.interactions.customer_records import link_choices
 from guanxi.interactions.labels import (
     CHANNEL_LABELS,
     DIRECTION_LABELS,
@@ -45,7 +45,6 @@ LABELS = {
 ENVIRONMENT.globals["interaction_labels"] = LABELS
 # text fields an edit may empty; other blank fields mean "not given"
 CLEARABLE = ("subject", "notes", "outcome")
-NULLABLE = ("contact_id", "duration_seconds")
 
 
 def _zone(actor: User, settings: Settings) -> ZoneInfo:
@@ -220,7 +219,7 @@ def interaction_log(
                 **LABELS,
                 "tab": "interactions",
                 "customer": customer,
-                "contacts": customer_contacts(session, customer) if customer else [],
+                **(link_choices(session, actor, customer) if customer else {}),
                 "values": data,
                 "next": back,
                 "errors": _errors_for_form(invalid),
@@ -243,6 +242,8 @@ def _values(interaction: Interaction, zone: ZoneInfo) -> dict[str, Any]:
         "notes": interaction.notes,
         "outcome": interaction.outcome,
         "contact_id": interaction.contact_id or "",
+        "opportunity_id": interaction.opportunity_id or "",
+        "order_id": interaction.order_id or "",
         "occurred_at": _local_input(interaction.occurred_at, zone),
         "duration_minutes": "" if duration is None else f"{duration / 60:g}",
         "version": interaction.version,
@@ -252,6 +253,7 @@ def _values(interaction: Interaction, zone: ZoneInfo) -> dict[str, Any]:
 def _record(
     request: Request,
     session: DbSession,
+    actor: User,
     interaction: Interaction,
     values: dict[str, Any],
     invalid: FormInvalid | None = None,
@@ -269,7 +271,7 @@ def _record(
             "user_name": _user_names(session, {interaction.user_id}).get(
                 interaction.user_id or 0, ""
             ),
-            "contacts": customer_contacts(session, customer) if customer else [],
+            **(link_choices(session, actor, customer) if customer else {}),
             "values": values,
             "errors": _errors_for_form(invalid) if invalid else {},
             "message": invalid.message if invalid else None,
@@ -296,7 +298,9 @@ def interaction_record(
     actor: Annotated[User, require("interactions", "read")],
 ) -> HTMLResponse:
     interaction = service.get(session=session, actor=actor, interaction_id=interaction_id)
-    return _record(request, session, interaction, _values(interaction, _zone(actor, settings)))
+    return _record(
+        request, session, actor, interaction, _values(interaction, _zone(actor, settings))
+    )
 
 
 @router.post("/interactions/{interaction_id:int}/edit")
@@ -316,8 +320,9 @@ def interaction_update(
         for name in CLEARABLE:
             if name in data and not str(data[name]).strip():
                 setattr(interaction_in, name, "")
-        if "contact_id" in data and not str(data["contact_id"]).strip():
-            interaction_in.contact_id = None
+        for link in ("contact_id", "opportunity_id", "order_id"):
+            if link in data and not str(data[link]).strip():
+                setattr(interaction_in, link, None)  # "none" chosen: unlink
         if "duration_minutes" in data and not str(data["duration_minutes"]).strip():
             interaction_in.duration_seconds = None
         with refusals(session):
@@ -330,7 +335,7 @@ def interaction_update(
             )
     except FormInvalid as invalid:
         interaction = service.get(session=session, actor=actor, interaction_id=interaction_id)
-        return _record(request, session, interaction, values, invalid)
+        return _record(request, session, actor, interaction, values, invalid)
     return redirect(request, f"/interactions/{interaction.id}", flash=N_("Interaction saved."))
 
 
