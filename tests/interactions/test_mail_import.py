@@ -26,7 +26,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from guanxi import schema, settings_store
@@ -390,7 +390,11 @@ def test_a_renumbered_folder_is_read_again_without_logging_anything_twice(
     imap_server.deliver(_mail("xiaoming@example.com", "Hello", "<h-1@example.com>"))
     mail_jobs.read_mailbox(settings, db)
     with db.unit_of_work() as session:  # as after the server rebuilt the folder
-        settings_store.put(session, mail_jobs.STATE_KEY, {"uidvalidity": 1, "last_uid": 10**6})
+        state = settings_store.get(session, mail_jobs.STATE_KEY)
+        assert state is not None
+        settings_store.put(
+            session, mail_jobs.STATE_KEY, {**state, "uidvalidity": 1, "last_uid": 10**6}
+        )
 
     again = mail_jobs.read_mailbox(settings, db)
 
@@ -428,3 +432,36 @@ def test_the_imap_job_reads_over_starttls_and_checks_the_servers_certificate(
     assert result == ImportResult(read=1, matched=1, logged=1, duplicates=0, unmatched=0)
     with db.sessions() as session:
         assert [i.subject for i in email_interactions(session, buyer_id)] == ["Over TLS"]
+
+
+def test_a_backlog_is_read_in_batches_within_one_run(
+    store: tuple[Database, Settings, int],
+    imap_server: ImapServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    db, settings, buyer_id = store
+    monkeypatch.setattr(mail_jobs, "BATCH", 2)
+    _configure(db, settings, imap_server)
+    imap_server.deliver(
+        *(_mail("xiaoming@example.com", f"Mail {n}", f"<b-{n}@example.com>") for n in range(5))
+    )
+
+    result = mail_jobs.read_mailbox(settings, db)
+
+    assert result == ImportResult(read=5, matched=5, logged=5, duplicates=0, unmatched=0)
+    with db.sessions() as session:
+        assert len(email_interactions(session, buyer_id)) == 5
+        imports = session.scalars(
+            select(AuditEntry).where(
+                AuditEntry.action == "import", AuditEntry.entity_type == "interaction"
+            )
+        ).all()
+        assert [a.changes["read"] for a in imports] == [2, 2, 1]  # one per batch
+    assert mail_jobs.read_mailbox(settings, db) == ImportResult(
+        read=0, matched=0, logged=0, duplicates=0, unmatched=0
+    )
+    with db.sessions() as session:  # an idle run leaves the audit log alone
+        assert (
+            session.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.action == "import"))
+            == 3
+        )

@@ -5,7 +5,8 @@ here marks nothing as seen for the people who use the same mailbox. What is new 
 UID: the highest UID imported is kept in ``app_settings`` (``mail.imap_state``) with the
 folder's UIDVALIDITY; when the server renumbers the folder (another UIDVALIDITY) the whole
 folder is read again, and the unique (customer, Message-ID) keeps that from logging anything
-twice. At most ``BATCH`` messages are read per run, so a large backlog is worked off in steps.
+twice. Messages are read ``BATCH`` at a time, each batch committed with its UID, so a large
+backlog is worked off in steps and a failure loses no more than one batch's progress.
 Nothing happens while no mailbox is set up.
 """
 
@@ -27,6 +28,7 @@ from guanxi.jobs import JobContext, periodic
 log = logging.getLogger("guanxi.interactions.mail")
 STATE_KEY = "mail.imap_state"
 BATCH = 200
+RUN_BATCHES = 10
 TIMEOUT_SECONDS = 30
 
 
@@ -48,31 +50,58 @@ def read_mailbox_job(ctx: JobContext) -> None:
 
 
 def read_mailbox(settings: Settings, db: Database) -> ImportResult | None:
-    """Import the mailbox's new messages; None when no mailbox is set up."""
+    """Import the mailbox's new messages, ``BATCH`` at a time and at most ``RUN_BATCHES``
+    batches per run; None when no mailbox is set up."""
+    total = ImportResult(read=0, matched=0, logged=0, duplicates=0, unmatched=0)
+    for _ in range(RUN_BATCHES):
+        batch = _read_batch(settings, db)
+        if batch is None:
+            return None
+        result, fetched = batch
+        total = ImportResult(
+            **{
+                name: getattr(total, name) + getattr(result, name)
+                for name in ImportResult.model_fields
+            }
+        )
+        if fetched < BATCH:
+            break
+    return total
+
+
+def _read_batch(settings: Settings, db: Database) -> tuple[ImportResult, int] | None:
+    """One batch: fetch, import and remember the newest UID, in one unit of work."""
     with db.sessions() as session:
         config = mail_settings.imap(session)
         state = settings_store.get(session, STATE_KEY) or {}
     if config is None:
         return None
+    mailbox = f"{config.username}@{config.host}:{config.port}/{config.folder}"
+    if state.get("mailbox") != mailbox:
+        state = {}  # another mailbox or folder than last time: its UIDs start afresh
     last_uid = int(state.get("last_uid", 0))
     fetched = fetch_new(config, after_uid=last_uid, uidvalidity=state.get("uidvalidity"))
     if fetched.uidvalidity != state.get("uidvalidity"):
         last_uid = 0
     messages = [mail_service.parse_message(raw) for _, raw in fetched.messages]
+    result = ImportResult(read=0, matched=0, logged=0, duplicates=0, unmatched=0)
     with db.unit_of_work() as session:
-        result = mail_service.import_messages(
-            session,
-            actor=None,
-            settings=settings,
-            messages=messages,
-            source=f"imap://{config.host}/{config.folder}",
-        )
-        newest = max([last_uid, *(uid for uid, _ in fetched.messages)])
-        if newest != state.get("last_uid") or fetched.uidvalidity != state.get("uidvalidity"):
-            settings_store.put(
-                session, STATE_KEY, {"uidvalidity": fetched.uidvalidity, "last_uid": newest}
+        if messages:  # a run that finds nothing new leaves no audit record behind
+            result = mail_service.import_messages(
+                session,
+                actor=None,
+                settings=settings,
+                messages=messages,
+                source=f"imap://{config.host}/{config.folder}",
             )
-    return result
+        remembered = {
+            "mailbox": mailbox,
+            "uidvalidity": fetched.uidvalidity,
+            "last_uid": max([last_uid, *(uid for uid, _ in fetched.messages)]),
+        }
+        if remembered != state:
+            settings_store.put(session, STATE_KEY, remembered)
+    return result, len(fetched.messages)
 
 
 def fetch_new(config: ImapSettings, *, after_uid: int, uidvalidity: object) -> Fetched:
