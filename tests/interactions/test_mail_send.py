@@ -143,6 +143,26 @@ def test_a_template_with_an_unknown_field_or_unsafe_code_is_refused_naming_it(
     assert [e.field for e in refused.value.errors] == ["body"]
 
 
+def test_custom_fields_render_and_one_the_customer_lacks_reads_as_empty(
+    session: Session, people: People
+) -> None:
+    sales = people.user("sales")
+    buyer = customer(session, sales.user, "周杰", emails=["zhou@example.com"])
+    buyer.custom_fields = {"vip_level": "金卡"}
+    template = mail_service.create_template(
+        session,
+        template_in=MailTemplateIn(
+            name="VIP",
+            subject="Hi",
+            body="{{ customer.custom_fields.vip_level }}|{{ customer.custom_fields.since }}|",
+        ),
+    )
+    preview = mail_service.preview(
+        session, actor=sales.user, template_id=template.id, customer_id=buyer.id, contact_id=None
+    )
+    assert preview.body == "金卡||"
+
+
 def test_typed_text_is_refused_when_it_uses_unsafe_code_and_nothing_is_sent(
     session: Session, people: People, settings: Settings, inbox: Inbox
 ) -> None:

@@ -124,6 +124,14 @@ class _Fields(dict[str, Any]):
         self._group = group
 
 
+class _CustomFields(dict[str, Any]):
+    """A customer's custom fields (``customer.custom_fields.<key>``): a key this customer has no
+    value for reads as empty, since custom fields are optional."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
 class _UnknownField(StrictUndefined):
     @property
     def _undefined_message(self) -> str:
@@ -228,7 +236,7 @@ def template_fields(
         .limit(1)
     )
     values["phone"] = phone or ""
-    values["custom_fields"] = dict(customer.custom_fields or {})
+    values["custom_fields"] = _CustomFields(customer.custom_fields or {})
     contact_values = (
         {"name": contact.name, "title": contact.title, "email": contact.email}
         if contact is not None
@@ -245,7 +253,7 @@ def _sample_fields() -> dict[str, Any]:
     """Every field with a placeholder value: a template that renders with these uses no
     unknown field."""
     customer: dict[str, Any] = {name: "x" for name in CUSTOMER_FIELDS}
-    customer |= {"email": "x@example.com", "phone": "x", "custom_fields": {}}
+    customer |= {"email": "x@example.com", "phone": "x", "custom_fields": _CustomFields()}
     return {
         "customer": _Fields("customer", customer),
         "contact": _Fields("contact", {"name": "x", "title": "x", "email": "x@example.com"}),
