@@ -10,14 +10,16 @@ On SQLite, and on PostgreSQL when GUANXI_BENCH_POSTGRES_URL (or GUANXI_TEST_POST
 3. the floor: the same rows, already in their stored form, written with nothing in between —
    the driver's ``executemany`` of one INSERT on SQLite, ``COPY`` on PostgreSQL — one
    transaction per batch; then the table is emptied again;
-4. Guanxi: ``guanxi serve`` started in its own process on loopback (one uvicorn worker, as
+4. for reference, without HTTP: the batch parser alone, and parser + ``events.ingest`` + commit
+   in this process, one batch at a time;
+5. Guanxi: ``guanxi serve`` started in its own process on loopback (one uvicorn worker, as
    shipped), and ``--clients`` client threads posting the batches with the public ingest key
    over HTTP (httpx): key check, JSON parsing and validation of every event, visitor links,
    the multi-row insert, the audit entry per batch and the commit. Every reply must be 202 and
    the table must hold every event afterwards.
 
 Figures are events per second for both and the ratio floor / Guanxi, with the request latency
-(p50/p95) and, for reference, how fast the batch parser alone runs in this process.
+(p50/p95).
 
 Target from the issue: 20,000 events/s through the API on two cores.
 
@@ -55,7 +57,7 @@ from guanxi.auth.schemas import UserCreate
 from guanxi.bulk import insert_many
 from guanxi.customers.models import Customer
 from guanxi.db import Database
-from guanxi.interactions import events_settings
+from guanxi.interactions import events, events_settings
 from guanxi.interactions.events_schemas import parse_batch
 from guanxi.interactions.models import VisitorLink, WebEvent
 
@@ -303,6 +305,20 @@ def parse_rate(bodies: list[bytes], sizes: list[int]) -> float:
     return sum(sizes) / (time.perf_counter() - started)
 
 
+def service_rate(db: Database, bodies: list[bytes], sizes: list[int]) -> float:
+    """Events per second through parsing and ``events.ingest`` in this process, one unit of
+    work per batch, without HTTP; the table is emptied afterwards."""
+    started = time.perf_counter()
+    for body in bodies:
+        with db.unit_of_work() as session:
+            tracking.set_actor(session, AuditActor(None, "bench"))
+            events.ingest(session, events=parse_batch(body), actor=None)
+    elapsed = time.perf_counter() - started
+    with db.unit_of_work() as session:
+        session.execute(delete(WebEvent))
+    return sum(sizes) / elapsed
+
+
 def percentile(values: list[float], share: float) -> float:
     return statistics.quantiles(values, n=100)[int(share * 100) - 1]
 
@@ -318,6 +334,7 @@ def run(backend: str, args: argparse.Namespace, table: Table) -> None:
         links = {f"visitor-{n:06d}": n for n in range(1, CUSTOMERS + 1)}
         floor = floor_rate(db, backend, [stored_form(batch, links) for batch in made])
         parsed = parse_rate(bodies, sizes)
+        in_process = service_rate(db, bodies, sizes)
         process, base = start_server(url, Path(tmp))
         try:
             # one small batch first: the server's imports, pools and caches warm up
@@ -347,8 +364,9 @@ def run(backend: str, args: argparse.Namespace, table: Table) -> None:
             f"p50 {percentile(latencies, 0.5):,.0f} ms, p95 {percentile(latencies, 0.95):,.0f} ms",
         )
         console.print(
-            f"{backend}: {stored:,} stored, {linked:,} linked to customers; the batch parser "
-            f"alone: {parsed:,.0f} events/s"
+            f"{backend}: {stored:,} stored, {linked:,} linked to customers; without HTTP, in "
+            f"this process: parser alone {parsed:,.0f} events/s, parser + events.ingest + "
+            f"commit {in_process:,.0f} events/s"
         )
 
 

@@ -11,13 +11,14 @@ older than the retention, a chunk at a time.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ARRAY, String, any_, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from guanxi.audit import tracking
@@ -57,8 +58,8 @@ def ingest(session: Session, *, events: Sequence[EventIn], actor: User | None) -
     naming ``events[i].field`` for a wrong event and PermissionDenied for a browser naming a
     customer; nothing is written then.
     """
-    received_at = utcnow()
-    latest = received_at + FUTURE_SLACK
+    now = utcnow()
+    latest = now + FUTURE_SLACK
     errors: list[FieldError] = []
     rows: list[dict[str, Any]] = []
     by_id: dict[int, list[int]] = {}
@@ -92,7 +93,6 @@ def ingest(session: Session, *, events: Sequence[EventIn], actor: User | None) -
             {
                 "kind": event["kind"],
                 "occurred_at": occurred_at,
-                "received_at": received_at,
                 "visitor_id": event["visitor_id"],
                 "session_id": event["session_id"],
                 "customer_id": customer_id,
@@ -206,12 +206,21 @@ def _apply_visitor_links(session: Session, rows: list[dict[str, Any]]) -> None:
     """Give events of linked visitors to their customer, one lookup per few thousand visitors."""
     visitors = list({row["visitor_id"] for row in rows if row["customer_id"] is None})
     links: dict[str, int] = {}
+    on_postgresql = session.get_bind().dialect.name == "postgresql"
     for start in range(0, len(visitors), _LOOKUP_CHUNK):
         chunk = visitors[start : start + _LOOKUP_CHUNK]
-        found = session.execute(
-            select(VisitorLink.visitor_id, VisitorLink.customer_id).where(
-                VisitorLink.visitor_id.in_(chunk)
+        # thousands of ids go as one parameter, an array on PostgreSQL (= ANY) and JSON text
+        # on SQLite (json_each): IN (...) would make a statement of thousands of placeholders
+        # that costs more to build than to run
+        if on_postgresql:
+            wanted = VisitorLink.visitor_id == any_(
+                bindparam("visitors", chunk, type_=ARRAY(String))
             )
+        else:
+            listed = func.json_each(json.dumps(chunk)).table_valued("value")
+            wanted = VisitorLink.visitor_id.in_(select(listed.c.value))
+        found = session.execute(
+            select(VisitorLink.visitor_id, VisitorLink.customer_id).where(wanted)
         )
         links.update((visitor_id, customer_id) for visitor_id, customer_id in found)
     if not links:
