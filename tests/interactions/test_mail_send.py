@@ -130,6 +130,12 @@ def test_the_newest_consent_entry_decides_and_a_customer_never_asked_may_be_writ
         ("{{ customer.name.__class__ }}", "The body uses code that templates may not run"),
         ("{{ 'x' * 1000000000 }}", "The body uses code that templates may not run"),
         ("{% for x in %}", "The body is not a valid template (line 1)"),
+        ("{{ 'x'.ljust(999999999) }}", "The body uses code that templates may not run: line 1"),
+        ("{% for c in customer.name %}{{ c }}{% endfor %}", "The body uses code that templates"),
+        ("{% set x = 'a' %}", "The body uses code that templates may not run"),
+        ("{{ 10 ** 10 ** 10 }}", "The body uses code that templates may not run"),
+        ("Hi\n{{ customer.name|replace('a', 'aa') }}", "The body is not a valid template (line 2)"),
+        ("{{ range(10) }}", "The body uses code that templates may not run"),
     ],
 )
 def test_a_template_with_an_unknown_field_or_unsafe_code_is_refused_naming_it(
@@ -141,6 +147,27 @@ def test_a_template_with_an_unknown_field_or_unsafe_code_is_refused_naming_it(
         )
     assert refused.value.detail.startswith(detail)
     assert [e.field for e in refused.value.errors] == ["body"]
+
+
+def test_fields_conditions_and_the_safe_filters_render(session: Session, people: People) -> None:
+    sales = people.user("sales")
+    buyer = customer(session, sales.user, "wang xiaoming", emails=["w@example.com"], city="")
+    template = mail_service.create_template(
+        session,
+        template_in=MailTemplateIn(
+            name="Filters",
+            subject="Hi {{ customer.name|title }}",
+            body=(
+                "{% if customer.city %}in {{ customer.city }}{% else %}no city{% endif %}, "
+                "{{ customer.occupation|default('friend', true)|upper }}, "
+                "{{ (customer.name ~ '!')|truncate(9, true, '…', 0) }}"
+            ),
+        ),
+    )
+    preview = mail_service.preview(
+        session, actor=sales.user, template_id=template.id, customer_id=buyer.id, contact_id=None
+    )
+    assert (preview.subject, preview.body) == ("Hi Wang Xiaoming", "no city, FRIEND, wang xia…")
 
 
 def test_custom_fields_render_and_one_the_customer_lacks_reads_as_empty(
