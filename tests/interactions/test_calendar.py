@@ -125,3 +125,43 @@ def test_a_used_feed_costs_four_queries_however_many_entries(
     assert reply.status_code == 200 and len(_events(reply.content)) == 20
     # the token with its user, the role's permissions, the follow-ups, the contracts
     assert len(statements) <= 4, "\n".join(s[:120] for s in statements)
+
+
+def test_a_calendar_app_polling_with_its_etag_gets_not_modified_until_something_changes(
+    client: TestClient, people: People, session: Session
+):
+    seller = people.user("sales")
+    headers = people.token(seller)
+    customer_id = customer(session, seller.user)
+    planned = plan(client, headers, customer_id)
+    stale = plan(client, headers, customer_id, due_at=in_hours(-24 * 100))
+    recent = plan(client, headers, customer_id, due_at=in_hours(-24 * 10))
+    url = client.get("/api/v1/me/calendar", headers=headers).json()["url"]
+    first = _fetch(client, url)
+    assert first.status_code == 200
+    # long overdue ones are left to "my day"; the recently overdue stay in the calendar
+    uids = set(_events(first.content))
+    assert f"follow-up-{stale['id']}@127.0.0.1" not in uids
+    assert {f"follow-up-{planned['id']}@127.0.0.1", f"follow-up-{recent['id']}@127.0.0.1"} <= uids
+
+    path = url.removeprefix(PUBLIC)
+    etag = first.headers["etag"]
+    again = client.get(path, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+
+    client.post(
+        f"/api/v1/follow-ups/{planned['id']}/reschedule",
+        json={"due_at": "2031-01-01T01:00:00Z"},
+        headers=headers,
+    )
+    changed = client.get(path, headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+    moved = _events(changed.content)[f"follow-up-{planned['id']}@127.0.0.1"]
+    assert moved.decoded("DTSTART").isoformat() == "2031-01-01T01:00:00+00:00"
+    # a customer renamed: the entries' text changes, so does the tag
+    renamed = session.get(Customer, customer_id)
+    assert renamed is not None
+    renamed.name = "青山茶业集团"
+    session.flush()
+    after_rename = client.get(path, headers={"If-None-Match": changed.headers["etag"]})
+    assert after_rename.status_code == 200 and "青山茶业集团" in after_rename.text

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Header, Response, status
 
 from guanxi.auth.models import User
 from guanxi.deps import DbSession, SettingsDep, public, require
@@ -37,10 +37,16 @@ def revoke_my_calendar(
 
 
 @router.get("/calendar/{token}.ics", dependencies=[public], include_in_schema=False)
-def calendar_feed_file(token: str, session: DbSession, settings: SettingsDep) -> Response:
-    body = calendar_feed.build_for_token(session=session, settings=settings, token=token)
-    return Response(
-        body,
-        media_type="text/calendar; charset=utf-8",
-        headers={"Cache-Control": "private, max-age=300", "X-Robots-Tag": "noindex"},
+def calendar_feed_file(
+    token: str,
+    session: DbSession,
+    settings: SettingsDep,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    reply = calendar_feed.build_for_token(
+        session=session, settings=settings, token=token, if_none_match=if_none_match
     )
+    headers = {"ETag": reply.etag, "Cache-Control": "private, no-cache", "X-Robots-Tag": "noindex"}
+    if reply.body is None:
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    return Response(reply.body, media_type="text/calendar; charset=utf-8", headers=headers)
