@@ -27,8 +27,8 @@ from guanxi.jobs import JobContext, periodic
 
 log = logging.getLogger("guanxi.interactions.mail")
 STATE_KEY = "mail.imap_state"
-BATCH = 200
-RUN_BATCHES = 10
+BATCH = 50  # whole messages, attachments included, are held in memory per batch
+RUN_BATCHES = 40
 TIMEOUT_SECONDS = 30
 
 
