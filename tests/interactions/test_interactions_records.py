@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from guanxi.audit import service as audit_service
 from guanxi.audit.models import AuditEntry
 from guanxi.customers.models import Customer
 from guanxi.interactions import service
@@ -180,3 +181,42 @@ def test_blanking_an_erased_customers_touchpoints_keeps_the_counts(
     ).all()
     assert sorted(kept) == ["同一封邮件", "王来电"]
     assert _count(session, WebEvent, bystander) == 2
+
+
+def test_erasing_a_customer_blanks_their_touchpoints_and_their_history_in_the_audit_log(
+    people: People, session: Session, client: TestClient
+):
+    boss = people.user("manager")
+    manager = people.token(boss)
+    buyer = customer(session, boss.user, "林小雨")
+    logged = client.post(
+        "/api/v1/interactions",
+        json={
+            "customer_id": buyer,
+            "channel": "phone",
+            "direction": "inbound",
+            "subject": "林小雨的投诉",
+            "notes": "住在淮海路 12 号",
+        },
+        headers=manager,
+    )
+    assert logged.status_code == 201, logged.text
+    changed = client.patch(
+        f"/api/v1/interactions/{logged.json()['id']}",
+        json={"notes": "改口: 住在淮海路 14 号"},
+        headers={**manager, "If-Match": logged.headers["etag"]},
+    )
+    assert changed.status_code == 200, changed.text
+
+    erased = client.post(f"/api/v1/customers/{buyer}/erase", headers=manager)
+    assert erased.status_code == 200, erased.text
+
+    session.expire_all()
+    call = session.get(Interaction, logged.json()["id"])
+    assert call is not None and call.channel == "phone"  # the touchpoint stays, counted
+    assert call.subject == call.notes == ""
+    for entry in session.scalars(select(AuditEntry).where(AuditEntry.entity_type == "interaction")):
+        readable = str(audit_service.readable_changes(session=session, entry=entry))
+        assert "淮海路" not in readable and "投诉" not in readable
+        assert "淮海路" not in str(entry.changes)  # sealed when written
+    assert audit_service.verify(session=session).intact

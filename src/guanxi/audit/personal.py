@@ -173,3 +173,17 @@ def shred(session: Session, entity_type: str, entity_id: str) -> None:
         )
     )
     _cache(session)[(entity_type, entity_id)] = None
+
+
+def shred_many(session: Session, entity_type: str, entity_ids: Iterable[object]) -> None:
+    """``shred`` for many subjects of one type (an erased customer's interactions, say)."""
+    ids = [str(i) for i in entity_ids]
+    cache = _cache(session)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        session.connection().execute(
+            delete(SubjectKey).where(
+                SubjectKey.entity_type == entity_type, SubjectKey.entity_id.in_(chunk)
+            )
+        )
+        cache.update(dict.fromkeys(((entity_type, i) for i in chunk), None))

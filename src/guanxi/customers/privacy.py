@@ -30,6 +30,9 @@ from guanxi.errors import N_, Conflict
 # (session, customer) -> JSON-able data a domain holds about the customer
 Section = Callable[[Session, Customer], Any]
 _sections: dict[str, Section] = {}
+# (session, customer) -> None: blanks what a domain wrote about the customer, on erasure
+Eraser = Callable[[Session, Customer], object]
+_erasers: dict[str, Eraser] = {}
 
 # personal fields blanked by erasure; kind, customer type, region, city, industry, tags, owner
 # and every business record stay, so reports and totals do not change
@@ -55,6 +58,12 @@ _BLANKED = (
 def register_section(name: str, section: Section) -> None:
     """Let a domain add what it holds about a customer to the personal-data export."""
     _sections[name] = section
+
+
+def register_eraser(name: str, eraser: Eraser) -> None:
+    """Let a domain blank the personal text it holds about a customer when they are erased
+    (notes of interactions, for instance); it runs in the erasure's unit of work."""
+    _erasers[name] = eraser
 
 
 def _profile(session: Session, customer: Customer) -> dict[str, Any]:
@@ -160,13 +169,19 @@ def erase(*, session: Session, actor: User, customer: Customer) -> Customer:
             customer=customer,
             consent_in=ConsentIn(purpose=purpose, granted=False, source="erasure"),
         )
+    extensions.load()
+    for eraser in _erasers.values():
+        eraser(session, customer)
     personal_log.shred(session, "customer", str(customer.id))
     audit.record(
         session,
         "erase",
         "customer",
         customer.id,
-        {"blanked": sorted((*_BLANKED, "name", "phones", "emails", "family"))},
+        {
+            "blanked": sorted((*_BLANKED, "name", "phones", "emails", "family")),
+            "domains": sorted(_erasers),
+        },
     )
     _compact_search_index(session)
     return customer

@@ -43,8 +43,8 @@ def find_duplicates(
 def merge_customers(
     body: MergeRequest, session: DbSession, actor: Annotated[User, require("customers", "delete")]
 ) -> CustomerRead:
-    """Merge two customers you may see; the other record's contacts, consents and (in later
-    versions) interactions, orders and tickets move to the survivor."""
+    """Merge two customers you may see; the other record's contacts, consents, orders,
+    opportunities, contracts, interactions, follow-ups and web events move to the survivor."""
     survivor = merge.merge(
         session=session,
         actor=actor,

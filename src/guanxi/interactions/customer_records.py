@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from guanxi.audit import personal as personal_log
 from guanxi.auth.models import User
 from guanxi.customers import extensions, merge, privacy
 from guanxi.customers.models import Contact, Customer
@@ -198,9 +199,13 @@ def erase_touchpoints(session: Session, customer: Customer) -> int:
     """Blank what people wrote about an erased customer (notes, subjects, addresses) while the
     touchpoints themselves stay, as orders and tickets do, so counts by channel do not change.
 
-    ``customers.privacy.erase`` has no hook for other domains yet; this is what it should call
-    (see the touch-centre report). Returns how many interactions and follow-ups were blanked.
+    Registered with ``customers.privacy``, so it runs inside the erasure. The audit log holds
+    the earlier subjects and notes sealed per record (``__audit_personal__``); their keys are
+    shredded here. Returns how many interactions and follow-ups were blanked.
     """
+    for model, entity in ((Interaction, "interaction"), (FollowUp, "follow_up")):
+        ids = session.scalars(select(model.id).where(model.customer_id == customer.id))
+        personal_log.shred_many(session, entity, ids)
     interactions = session.execute(
         update(Interaction)
         .where(Interaction.customer_id == customer.id)
@@ -217,6 +222,9 @@ def erase_touchpoints(session: Session, customer: Customer) -> int:
     session.execute(delete(VisitorLink).where(VisitorLink.customer_id == customer.id))
     session.execute(delete(WebEvent).where(WebEvent.customer_id == customer.id))
     return int(blanked)
+
+
+privacy.register_eraser("touchpoints", erase_touchpoints)
 
 
 # ---------------------------------------------------------------- merge

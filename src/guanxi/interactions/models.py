@@ -55,6 +55,8 @@ class Interaction(Timestamped, Versioned, Audited, Base):
 
     __tablename__ = "interactions"
     __audit_entity__ = "interaction"
+    # what people wrote about the customer: sealed in the audit log, shredded on erasure
+    __audit_personal__ = frozenset({"subject", "notes", "email_address"})
     __table_args__ = (
         UniqueConstraint("customer_id", "message_id"),
         Index("ix_interactions_customer_occurred", "customer_id", "occurred_at", "id"),
@@ -98,6 +100,7 @@ class FollowUp(Timestamped, Versioned, Audited, Base):
 
     __tablename__ = "follow_ups"
     __audit_entity__ = "follow_up"
+    __audit_personal__ = frozenset({"subject", "note"})
     __table_args__ = (
         Index("ix_follow_ups_assignee_status_due", "assignee_id", "status", "due_at"),
         Index("ix_follow_ups_status_due", "status", "due_at"),
