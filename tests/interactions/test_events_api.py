@@ -404,3 +404,4 @@ def test_every_ingested_batch_is_audited(client: TestClient, session: Session) -
         select(AuditEntry).where(AuditEntry.action == "web_events.ingest")
     ).one()
     assert entry.changes["accepted"] == 2 and entry.changes["via"] == "ingest_key"
+    assert entry.actor_username == "ingest-key" and entry.actor_id is None

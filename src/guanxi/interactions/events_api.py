@@ -18,8 +18,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
+from guanxi.audit import tracking
+from guanxi.audit.chain import AuditActor
 from guanxi.auth.models import User
-from guanxi.deps import DbSession, PrincipalDep, public, require
+from guanxi.deps import DbSession, PrincipalDep, client_address, public, require
 from guanxi.errors import N_, PermissionDenied
 from guanxi.interactions import events, events_settings
 from guanxi.interactions.events_schemas import (
@@ -80,6 +82,8 @@ def ingest_caller(request: Request, session: DbSession, principal: PrincipalDep)
     settings = events_settings.load(session)
     key = request.headers.get(KEY_HEADER) or request.query_params.get("key")
     events_settings.check_key(settings, key=key, origin=request.headers.get("origin"))
+    # the batch's audit entry says it came with the ingest key, and from where
+    tracking.set_actor(session, AuditActor(None, "ingest-key", client_address(request)))
     return None
 
 
