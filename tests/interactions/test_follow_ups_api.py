@@ -309,6 +309,12 @@ def test_bad_input_is_refused_naming_the_field(
     assert refused(customer_id=customer_id, due_at=in_hours(1), recurrence_interval=0) == {
         "recurrence_interval"
     }
+    assert refused(
+        customer_id=customer_id,
+        due_at="2030-05-01T09:00:00Z",
+        recurrence="weekly",
+        recurrence_until="2030-04-30T00:00:00Z",
+    ) == {"recurrence_until"}
     # a sales user works only their own records: a colleague is out of reach
     assert refused(customer_id=customer_id, due_at=in_hours(1), assignee_id=colleague.user.id) == {
         "assignee_id"

@@ -335,7 +335,7 @@ def test_my_day_and_the_calendar_address_in_chromium(  # type: ignore[no-untyped
     assert url.endswith(".ics")
     copy = page.get_by_role("button", name="Copy")
     copy.click()
-    assert page.get_by_role("button", name="Copied").is_visible()
+    page.get_by_role("button", name="Copied").wait_for()  # the clipboard answers asynchronously
     assert page.evaluate("navigator.clipboard.readText()") == url
     page.screenshot(path=str(tmp_path / "account.png"), full_page=True)
     context.close()

@@ -207,6 +207,7 @@ def create(*, session: Session, actor: User, follow_up_in: FollowUpCreate) -> Fo
         contact_id=follow_up_in.contact_id,
         opportunity_id=follow_up_in.opportunity_id,
     )
+    errors += _check_until(follow_up_in.due_at, follow_up_in.recurrence_until)
     if errors:
         raise InvalidInput(N_("The follow-up could not be saved."), errors=errors)
     follow_up = FollowUp(
@@ -256,6 +257,10 @@ def update(
         recurrence=changes.get("recurrence") or follow_up.recurrence,
         contact_id=changes.get("contact_id"),
         opportunity_id=changes.get("opportunity_id"),
+    )
+    errors += _check_until(
+        changes.get("due_at") or follow_up.due_at,
+        changes.get("recurrence_until", follow_up.recurrence_until),
     )
     if errors:
         raise InvalidInput(N_("The follow-up could not be saved."), errors=errors)
@@ -455,6 +460,12 @@ def _check(
         if owner != customer_id:
             errors.append(FieldError(field, N_("Not a record of this customer.")))
     return errors
+
+
+def _check_until(due_at: datetime, until: datetime | None) -> list[FieldError]:
+    if until is not None and aware(until) < aware(due_at):
+        return [FieldError("recurrence_until", N_("Must not be before the due time."))]
+    return []
 
 
 def _check_assignee(session: Session, actor: User, assignee_id: int) -> list[FieldError]:
