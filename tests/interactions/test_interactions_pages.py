@@ -50,6 +50,7 @@ def test_the_360_panel_lists_interactions_and_its_form_logs_one(
     assert page.status_code == 200
     assert 'id="interactions"' in page.text and "寄送新年礼盒目录" in page.text
     assert 'action="/interactions/log"' in page.text and "周经理" in page.text
+    assert f'href="/interactions/email/new?customer_id={shop}"' in page.text
 
     logged = client.post(
         "/interactions/log",
