@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from guanxi.auth.models import User
-from guanxi.interactions import followups
+from guanxi.interactions import followups, recurrence
 from guanxi.interactions.follow_up_schemas import FollowUpCreate
 from guanxi.interactions.models import FollowUp, Interaction
 from tests.conftest import People
@@ -103,11 +103,11 @@ def test_weekly_and_daily_keep_the_wall_clock_time(session: Session):
     zone = ZoneInfo("Europe/Berlin")
     # across the change to summer time (2027-03-28): still 09:00 local
     before = datetime(2027, 3, 25, 9, tzinfo=zone)
-    weekly = followups.next_due(before, recurrence="weekly", interval=1, day=25, zone=zone)
+    weekly = recurrence.next_due(before, recurrence="weekly", interval=1, day=25, zone=zone)
     assert weekly.astimezone(zone) == datetime(2027, 4, 1, 9, tzinfo=zone)
-    daily = followups.next_due(before, recurrence="daily", interval=3, day=25, zone=zone)
+    daily = recurrence.next_due(before, recurrence="daily", interval=3, day=25, zone=zone)
     assert daily.astimezone(zone) == datetime(2027, 3, 28, 9, tzinfo=zone)
-    yearly = followups.next_due(before, recurrence="monthly", interval=12, day=25, zone=zone)
+    yearly = recurrence.next_due(before, recurrence="monthly", interval=12, day=25, zone=zone)
     assert yearly.astimezone(zone) == datetime(2028, 3, 25, 9, tzinfo=zone)
 
 

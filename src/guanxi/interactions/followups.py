@@ -7,14 +7,11 @@ records what came of it as an interaction (through ``interactions.service.log``,
 record a touchpoint) and, for a recurring one, opens the next occurrence as a row of its own, so
 reminders, the calendar feed and "my day" treat every occurrence alike.
 
-Recurrence is counted in the assignee's wall-clock time: a weekly call at 09:00 in Shanghai
-stays at 09:00, and a monthly one planned on the 31st falls on the last day of shorter months
-and returns to the 31st after them (the day is taken from the first occurrence of the chain).
+The next occurrence's due time is worked out in ``interactions.recurrence``.
 """
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -31,6 +28,7 @@ from guanxi.customers import service as customer_service
 from guanxi.customers.models import Contact, Customer
 from guanxi.db import utcnow
 from guanxi.errors import N_, Conflict, FieldError, InvalidInput, NotFound
+from guanxi.interactions import recurrence
 from guanxi.interactions import service as interaction_service
 from guanxi.interactions.follow_up_schemas import (
     FollowUpComplete,
@@ -345,82 +343,11 @@ def complete(
     follow_up.completed_at = utcnow()
     follow_up.outcome = interaction.outcome
     follow_up.interaction_id = interaction.id
-    following = _next_occurrence(session, follow_up, zone=zone)
+    following = recurrence.next_occurrence(session, follow_up, zone=zone)
     if following is not None:
         session.add(following)
     session.flush()
     return Completion(follow_up, interaction.id, following)
-
-
-# ---------------------------------------------------------------- recurrence
-
-
-def next_due(
-    due_at: datetime, *, recurrence: str, interval: int, day: int, zone: ZoneInfo
-) -> datetime:
-    """The due time ``interval`` days, weeks or months after ``due_at``, at the same wall-clock
-    time in ``zone``; a monthly one falls on ``day`` or its month's last day if shorter."""
-    local = aware(due_at).astimezone(zone)
-    if recurrence == "daily":
-        moved = local.date() + timedelta(days=interval)
-    elif recurrence == "weekly":
-        moved = local.date() + timedelta(weeks=interval)
-    elif recurrence == "monthly":
-        months = local.year * 12 + local.month - 1 + interval
-        year, month = divmod(months, 12)
-        month += 1
-        moved = date(year, month, min(day, calendar.monthrange(year, month)[1]))
-    else:
-        raise ValueError(f"not a recurrence: {recurrence}")
-    return datetime.combine(moved, local.time().replace(tzinfo=None), zone).astimezone(UTC)
-
-
-def _next_occurrence(session: Session, done: FollowUp, *, zone: ZoneInfo) -> FollowUp | None:
-    if done.recurrence == "none":
-        return None
-    day = _chain_start(session, done).astimezone(zone).day
-    due = next_due(
-        done.due_at,
-        recurrence=done.recurrence,
-        interval=done.recurrence_interval,
-        day=day,
-        zone=zone,
-    )
-    if done.recurrence_until is not None and due > aware(done.recurrence_until):
-        return None
-    return FollowUp(
-        customer_id=done.customer_id,
-        contact_id=done.contact_id,
-        assignee_id=done.assignee_id,
-        created_by_id=done.created_by_id,
-        due_at=due,
-        channel=done.channel,
-        subject=done.subject,
-        note=done.note,
-        recurrence=done.recurrence,
-        recurrence_interval=done.recurrence_interval,
-        recurrence_until=done.recurrence_until,
-        opportunity_id=done.opportunity_id,
-        previous_id=done.id,
-    )
-
-
-def _chain_start(session: Session, follow_up: FollowUp) -> datetime:
-    """The due time of the chain's first occurrence (one recursive query up the links)."""
-    if follow_up.previous_id is None:
-        return follow_up.due_at
-    chain = (
-        select(FollowUp.id, FollowUp.previous_id, FollowUp.due_at)
-        .where(FollowUp.id == follow_up.id)
-        .cte("chain", recursive=True)
-    )
-    chain = chain.union_all(
-        select(FollowUp.id, FollowUp.previous_id, FollowUp.due_at).where(
-            FollowUp.id == chain.c.previous_id
-        )
-    )
-    first = session.scalar(select(chain.c.due_at).where(chain.c.previous_id.is_(None)))
-    return first or follow_up.due_at
 
 
 # ---------------------------------------------------------------- checks
