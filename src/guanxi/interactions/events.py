@@ -37,7 +37,7 @@ from guanxi.pagination import DEFAULT_LIMIT, Page, paginate_sorted
 FUTURE_SLACK = timedelta(days=1)
 # a refused batch names at most this many wrong fields
 MAX_ERRORS = 50
-# ids per IN (...) when looking up visitors and customers of a batch
+# ids per lookup of a batch's visitors and customers
 _LOOKUP_CHUNK = 5000
 _TABLE: Any = WebEvent.__table__
 
