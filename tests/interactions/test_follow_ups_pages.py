@@ -338,4 +338,20 @@ def test_my_day_and_the_calendar_address_in_chromium(  # type: ignore[no-untyped
     page.get_by_role("button", name="Copied").wait_for()  # the clipboard answers asynchronously
     assert page.evaluate("navigator.clipboard.readText()") == url
     page.screenshot(path=str(tmp_path / "account.png"), full_page=True)
+
+    # the customer page: plan the next call from the panel, open it, see it on the calendar
+    page.goto(f"{server.url}/customers/{buyer}")
+    panel = page.locator("#follow-ups")
+    panel.get_by_label("Due").fill("2030-01-02T10:00")
+    panel.get_by_label("Subject").fill("新年问候")
+    panel.get_by_role("button", name="Plan a follow-up").click()
+    page.wait_for_url(re.compile(rf".*/customers/{buyer}#follow-ups$"))
+    page.locator("#follow-ups").get_by_text("新年问候").click()
+    page.wait_for_url(re.compile(r".*/interactions/follow-ups/\d+$"))
+    assert page.get_by_role("heading", name=re.compile("新年问候")).is_visible()
+    assert page.get_by_text("2030-01-02 10:00").is_visible()
+    page.screenshot(path=str(tmp_path / "follow-up.png"), full_page=True)
+    # the settings' public_url names the default port; the live server listens on its own
+    feed = page.request.get(server.url + url.removeprefix("http://127.0.0.1:8000"))
+    assert feed.ok and "新年问候" in feed.text()
     context.close()
