@@ -9,9 +9,10 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from icalendar import Calendar
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from guanxi.audit.models import AuditEntry
 from guanxi.customers.models import Customer
 from tests.conftest import People
 from tests.interactions.support_followups import customer, in_hours, plan
@@ -73,6 +74,17 @@ def test_the_feed_parses_with_follow_ups_and_contract_expiries_and_revoking_give
     assert renewed != url
     assert _fetch(client, renewed).status_code == 200
     assert _fetch(client, url).status_code == 404
+    # making and revoking an address are in the audit log, under the user
+    logged = session.scalars(
+        select(AuditEntry.action)
+        .where(AuditEntry.entity_type == "user", AuditEntry.entity_id == str(seller.user.id))
+        .order_by(AuditEntry.id)
+    ).all()
+    assert [a for a in logged if a.startswith("calendar_feed.")] == [
+        "calendar_feed.created",
+        "calendar_feed.revoked",
+        "calendar_feed.created",
+    ]
 
 
 def test_the_feed_follows_the_users_visibility_and_unknown_tokens_are_404(
