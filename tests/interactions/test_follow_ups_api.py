@@ -7,12 +7,14 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from guanxi.auth.models import User
 from guanxi.interactions import followups, recurrence
 from guanxi.interactions.follow_up_schemas import FollowUpCreate
 from guanxi.interactions.models import FollowUp, Interaction
+from guanxi.notifications.models import Notification
 from tests.conftest import People
 from tests.interactions.support_followups import customer, in_hours, plan, without_interactions
 
@@ -355,3 +357,34 @@ def test_a_manager_hands_follow_ups_to_the_team(
     assert reply.status_code == 422 and _fields(reply.json()) == {"assignee_id"}
     mine = client.get("/api/v1/follow-ups/my-day", headers=people.token(seller)).json()
     assert [f["id"] for f in mine["today"] + mine["upcoming"]] == [planned["id"]]
+    # the seller is told, in the app, who gave them what
+    told = session.scalars(select(Notification).where(Notification.user_id == seller.user.id))
+    [note] = told.all()
+    assert (
+        note.kind == "follow_up_assigned"
+        and note.link == f"/interactions/follow-ups/{planned['id']}"
+    )
+    assert note.values["customer"] == "杭州青山茶业" and note.values["by"] == manager.user.label
+    # handing it back to the manager tells the manager; nobody is told of their own planning
+    client.patch(
+        f"/api/v1/follow-ups/{planned['id']}",
+        json={"assignee_id": manager.user.id},
+        headers=headers,
+    )
+    assert (
+        session.scalars(select(Notification).where(Notification.user_id == manager.user.id)).all()
+        == []
+    )
+    client.patch(
+        f"/api/v1/follow-ups/{planned['id']}",
+        json={"assignee_id": seller.user.id},
+        headers=headers,
+    )
+    assert (
+        len(
+            session.scalars(
+                select(Notification).where(Notification.user_id == seller.user.id)
+            ).all()
+        )
+        == 2
+    )

@@ -37,6 +37,7 @@ from guanxi.interactions.follow_up_schemas import (
     FollowUpUpdate,
 )
 from guanxi.interactions.models import CHANNELS, RECURRENCES, FollowUp
+from guanxi.notifications import service as notifications
 from guanxi.pagination import DEFAULT_LIMIT, Page, paginate_sorted
 from guanxi.sales.models import Opportunity
 
@@ -48,6 +49,7 @@ RECURRENCE_LABELS = {
     "weekly": N_("Weekly"),
     "monthly": N_("Monthly"),
 }
+ASSIGNED = N_("{by} gave you a follow-up with {customer}: {subject}")
 STATUS_LABELS = {"open": N_("Open"), "done": N_("Done"), "cancelled": N_("Cancelled")}
 
 
@@ -226,6 +228,7 @@ def create(*, session: Session, actor: User, follow_up_in: FollowUpCreate) -> Fo
     )
     session.add(follow_up)
     session.flush()
+    _tell_assignee(session, actor, follow_up, customer.name)
     return follow_up
 
 
@@ -262,6 +265,7 @@ def update(
     )
     if errors:
         raise InvalidInput(N_("The follow-up could not be saved."), errors=errors)
+    handed_over = changes.get("assignee_id") not in (None, follow_up.assignee_id)
     for name, value in changes.items():
         if name in ("due_at", "recurrence_until") and value is not None:
             value = aware(value)
@@ -271,6 +275,9 @@ def update(
             value = value.strip()
         setattr(follow_up, name, value)
     session.flush()
+    if handed_over:
+        names = customer_names(session, [follow_up])
+        _tell_assignee(session, actor, follow_up, names.get(follow_up.customer_id, ""))
     return follow_up
 
 
@@ -348,6 +355,20 @@ def complete(
         session.add(following)
     session.flush()
     return Completion(follow_up, interaction.id, following)
+
+
+def _tell_assignee(session: Session, actor: User, follow_up: FollowUp, customer: str) -> None:
+    """Let the assignee know when somebody else gives them a follow-up."""
+    if follow_up.assignee_id is None or follow_up.assignee_id == actor.id:
+        return
+    notifications.notify(
+        session,
+        user_id=follow_up.assignee_id,
+        kind="follow_up_assigned",
+        message=ASSIGNED,
+        values={"by": actor.label, "customer": customer, "subject": follow_up.subject},
+        link=f"/interactions/follow-ups/{follow_up.id}",
+    )
 
 
 # ---------------------------------------------------------------- checks
