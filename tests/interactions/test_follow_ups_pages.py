@@ -148,6 +148,15 @@ def test_planning_a_follow_up_on_the_form_with_inline_errors(
         {"customer_id": customer_id, "due_at": "", "channel": "phone", "recurrence": "none"},
     )
     assert bad.status_code == 422 and 'id="e-due_at"' in bad.text
+    unreadable = submit(
+        client,
+        form_url,
+        "/interactions/follow-ups/new",
+        {"customer_id": customer_id, "due_at": "明天上午", "recurrence_until": "June"},
+    )
+    assert unreadable.status_code == 422
+    assert "请按 YYYY-MM-DD HH:MM 格式填写时间。" in unreadable.text
+    assert "请按 YYYY-MM-DD 格式填写日期。" in unreadable.text
     assert session.scalars(select(FollowUp)).all() == []
 
     made = submit(

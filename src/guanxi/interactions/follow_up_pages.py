@@ -73,16 +73,14 @@ def _from_local(data: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
     time that cannot be read, naming the field."""
     cleaned = dict(data)
     errors: dict[str, str] = {}
-    for name in ("due_at",):
-        text = str(cleaned.get(name) or "").strip()
-        if not text:
-            continue
+    due = str(cleaned.get("due_at") or "").strip()
+    if due:
         try:
-            cleaned[name] = followups.aware(datetime.fromisoformat(text), zone).isoformat()
+            cleaned["due_at"] = followups.aware(datetime.fromisoformat(due), zone).isoformat()
         except ValueError:
-            errors[name] = i18n.gettext(WRONG_TIME)
+            errors["due_at"] = i18n.gettext(WRONG_TIME)
     until = str(cleaned.get("recurrence_until") or "").strip()
-    if until:
+    if until:  # the last day counts whole, to its last second in the user's zone
         try:
             last_day = date.fromisoformat(until)
             end = datetime.combine(last_day + timedelta(days=1), time(), zone)
@@ -118,7 +116,6 @@ def my_day_page(
             "tab": "my_day",
             "day": day,
             "customer_names": names,
-            "now_local": _local_input(utcnow(), zone),
             **LABELS,
         },
     )
