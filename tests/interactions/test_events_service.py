@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from guanxi import settings_store
+from guanxi import schema, settings_store
+from guanxi.audit import tracking
+from guanxi.audit.chain import AuditActor
+from guanxi.auth import service as auth_service
+from guanxi.auth.schemas import UserCreate
+from guanxi.db import Database
 from guanxi.errors import InvalidInput, NotAuthenticated
 from guanxi.interactions import event_jobs, events, events_settings
+from guanxi.interactions.events_schemas import parse_batch
 from guanxi.interactions.models import VisitorLink, WebEvent
 from tests.conftest import People
-from tests.interactions.support_events import customer
+from tests.interactions.support_events import customer, page_view
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -163,3 +173,49 @@ def test_a_merge_moves_browsing_and_an_erasure_removes_it(session: Session, peop
     session.expire_all()
     assert session.get(VisitorLink, "v-1") is None
     assert events.sessions_for_customer(session, customer_id=survivor, before=None, limit=5) == []
+
+
+def test_linking_a_visitor_waits_for_a_batch_being_written(
+    fresh_database_url: str, tmp_path: Path
+) -> None:
+    """A login while the snippet's batches are being written: SQLite's one writer makes the
+    identify wait its turn, instead of failing because another batch committed after it began."""
+    db = Database(fresh_database_url)
+    schema.upgrade(db)
+    with db.unit_of_work() as setup:
+        tracking.set_actor(setup, AuditActor(None, "test"))
+        admin = auth_service.create_user(
+            session=setup, user_in=UserCreate(username="shop", password="p" * 12, role="admin")
+        )
+        buyer = customer(setup, admin, "王小明", external_id="shop-7")
+        _stored(setup, None, "before-login", 0, visitor_id="v-login")
+    batch = parse_batch(json.dumps({"events": [page_view("v-other")] * 100}).encode())
+    writing = threading.Event()
+    failures: list[BaseException] = []
+
+    def another_batch() -> None:
+        try:
+            with db.unit_of_work() as other:
+                events.ingest(other, events=batch, actor=None)
+                writing.set()
+                time.sleep(0.5)  # still writing when the login arrives
+        except BaseException as exc:
+            failures.append(exc)
+            writing.set()
+
+    writer = threading.Thread(target=another_batch)
+    writer.start()
+    writing.wait(10)
+    try:
+        with db.unit_of_work() as login:
+            tracking.set_actor(login, AuditActor(admin.id, admin.username))
+            identified = events.identify(
+                login, actor=admin, visitor_id="v-login", customer_external_id="shop-7"
+            )
+    finally:
+        writer.join()
+    assert failures == []
+    assert identified.linked_events == 1 and identified.customer_id == buyer
+    with db.sessions() as check:
+        assert check.scalar(select(func.count()).select_from(WebEvent)) == 101
+    db.dispose()

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ARRAY, String, any_, bindparam, delete, func, select, update
+from sqlalchemy import ARRAY, String, any_, bindparam, delete, false, func, select, update
 from sqlalchemy.orm import Session
 
 from guanxi.audit import tracking
@@ -40,6 +40,25 @@ MAX_ERRORS = 50
 # ids per lookup of a batch's visitors and customers
 _LOOKUP_CHUNK = 5000
 _TABLE: Any = WebEvent.__table__
+
+
+def write_first(session: Session) -> None:
+    """On SQLite, make this transaction the writer before it reads anything.
+
+    SQLite has one writer, and a transaction that has read cannot become the writer once another
+    one has committed since (SQLITE_BUSY_SNAPSHOT, returned at once, a 503): with the snippet's
+    batches arriving side by side that is the common case. A write as the transaction's first
+    statement instead waits its turn for the lock (busy timeout). An UPDATE that matches no row
+    is such a write. The caller must not have read in this transaction yet (the routes end the
+    sign-in's transaction first). PostgreSQL needs none of this.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(
+            update(VisitorLink)
+            .where(false())
+            .values(visitor_id=VisitorLink.visitor_id)
+            .execution_options(synchronize_session=False)
+        )
 
 
 @dataclass(frozen=True)
@@ -119,19 +138,12 @@ def ingest(session: Session, *, events: Sequence[EventIn], actor: User | None) -
                 FieldError(f"events[{first}].customer_id", N_("Not allowed with the ingest key."))
             ],
         )
-    # SQLite has one writer, and a transaction that has read cannot become the writer once
-    # another one committed (SQLITE_BUSY_SNAPSHOT, no waiting): there the batch's audit entry,
-    # a write, comes first and takes the lock, waiting its turn. On PostgreSQL it comes last, so
-    # the audit chain's head row is locked only for the moment before the commit and batches
-    # are written side by side.
-    first_write = session.get_bind().dialect.name == "sqlite"
-    if first_write and rows:
-        _audit_batch(session, rows, actor)
+    write_first(session)
     if actor is not None:
         _resolve_customers(session, actor=actor, rows=rows, by_id=by_id, by_external=by_external)
     _apply_visitor_links(session, rows)
     insert_many(session.connection(), _TABLE, rows)
-    if not first_write and rows:
+    if rows:
         _audit_batch(session, rows, actor)
     linked = sum(1 for row in rows if row["customer_id"] is not None)
     return Ingested(accepted=len(rows), linked=linked)
@@ -253,6 +265,7 @@ def identify(
     A batch being ingested while the link is written may still store that visitor's events
     anonymously; the visitor's next login gives them to the customer.
     """
+    write_first(session)
     customer = _customer(
         session, actor=actor, customer_id=customer_id, customer_external_id=customer_external_id
     )

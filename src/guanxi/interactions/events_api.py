@@ -87,6 +87,14 @@ def ingest_caller(request: Request, session: DbSession, principal: PrincipalDep)
     return None
 
 
+def _end_sign_in(session: Session) -> None:
+    """On SQLite, end the transaction the sign-in read in, so that the write that follows starts
+    a transaction of its own and waits for SQLite's one writer instead of failing
+    (``events.write_first``)."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.commit()
+
+
 def _allow_origin(request: Request, session: Session, response: Response) -> None:
     origin = request.headers.get("origin")
     response.headers["Vary"] = "Origin"
@@ -117,10 +125,7 @@ def ingest_events(
     (``interactions:create``) or the public ingest key; only token callers may set
     ``customer_id`` / ``customer_external_id``."""
     batch = parse_batch(body)
-    if session.get_bind().dialect.name == "sqlite":
-        # end the sign-in's reads, so that the ingestion's transaction starts with its write
-        # and waits for SQLite's one writer instead of failing (see ``events.ingest``)
-        session.commit()
+    _end_sign_in(session)
     ingested = events.ingest(session, events=batch, actor=caller)
     if caller is None:
         _allow_origin(request, session, response)
@@ -145,6 +150,7 @@ def identify_visitor(
     """A shop visitor has logged in: link their visitor id to the customer (by ``customer_id``
     or the shop's ``customer_external_id``) and give the customer the visitor's earlier
     anonymous events. Called by the shop's server with its API token, never from a browser."""
+    _end_sign_in(session)
     identified = events.identify(
         session,
         actor=actor,
