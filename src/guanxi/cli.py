@@ -24,6 +24,7 @@ from guanxi.customers import records_cli
 from guanxi.customers.transfer import cli as customers_cli
 from guanxi.db import Database
 from guanxi.errors import GuanxiError
+from guanxi.interactions.reminders import follow_ups_app
 from guanxi.sales.contracts.jobs import contracts_app
 
 app = typer.Typer(
@@ -46,6 +47,7 @@ app.add_typer(customers_cli.import_app, name="import")
 app.add_typer(customers_cli.export_app, name="export")
 app.add_typer(records_cli.customers_app, name="customers")
 app.add_typer(contracts_app, name="contracts")
+app.add_typer(follow_ups_app, name="follow-ups")
 app.add_typer(clv_app, name="clv")
 app.command("analyze")(analytics_cli.analyze)
 

@@ -1,9 +1,12 @@
 """Outgoing e-mail over SMTP: build a message with proper headers, and send it.
 
-Every domain that writes to people (contract warnings now; the touch centre and marketing
-later) builds its message with ``build`` and hands it to ``send``. The server comes from the
-settings ``smtp_*`` and ``mail_from``; an empty ``smtp_host`` turns e-mail off, so a fresh
-install sends nothing and says so in the log instead of failing.
+Every domain that writes to people (contract warnings, follow-up reminders, e-mail to
+customers; marketing later) builds its message with ``build`` and hands it to ``send``. The
+server comes from the settings ``smtp_*`` and ``mail_from``, as ``effective_settings`` gives
+them: the administrator's SMTP server (kept in ``app_settings`` under ``mail``, see
+``interactions.mail_settings``) replaces ``GUANXI_SMTP_*`` when one is set. An empty
+``smtp_host`` turns e-mail off, so a fresh install sends nothing and says so in the log instead
+of failing.
 """
 
 from __future__ import annotations
@@ -15,7 +18,11 @@ import ssl
 from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
+from typing import Any
 
+from sqlalchemy.orm import Session
+
+from guanxi import crypto, settings_store
 from guanxi.config import Settings
 from guanxi.db import utcnow
 
@@ -23,8 +30,34 @@ log = logging.getLogger("guanxi.mail")
 TIMEOUT_SECONDS = 30
 
 
+# the app_settings key of the administrator's mail settings (SMTP out, IMAP in)
+SETTINGS_KEY = "mail"
+
+
 class MailError(Exception):
     """The SMTP server refused the message or could not be reached; worth retrying later."""
+
+
+def effective_settings(session: Session, settings: Settings) -> Settings:
+    """The process settings with the admin's SMTP server (and sender) in place, when set.
+
+    The admin's server replaces ``GUANXI_SMTP_*`` as a whole: a host from one place and a
+    password from the other would be nobody's intent. ``mail_from`` overrides on its own."""
+    stored = settings_store.get(session, SETTINGS_KEY) or {}
+    update: dict[str, Any] = {}
+    if stored.get("smtp_host"):
+        password = stored.get("smtp_password_encrypted", "")
+        update |= {
+            "smtp_host": stored["smtp_host"],
+            "smtp_port": stored.get("smtp_port", 587),
+            "smtp_username": stored.get("smtp_username", ""),
+            "smtp_password": crypto.cipher().decrypt(password) if password else "",
+            "smtp_starttls": bool(stored.get("smtp_starttls", False)),
+            "smtp_ssl": bool(stored.get("smtp_ssl", False)),
+        }
+    if stored.get("mail_from"):
+        update["mail_from"] = stored["mail_from"]
+    return settings.model_copy(update=update) if update else settings
 
 
 def enabled(settings: Settings) -> bool:

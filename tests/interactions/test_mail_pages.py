@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from guanxi import settings_store
+from guanxi import mail, settings_store
 from guanxi.config import Settings
 from guanxi.db import Database
 from guanxi.interactions import mail_service, mail_settings
@@ -225,7 +225,7 @@ def test_the_admin_saves_mail_settings_and_the_password_is_stored_encrypted(
     stored = settings_store.get(session, mail_settings.SETTINGS_KEY)
     assert stored is not None and "pw-789" not in str(stored)
     assert stored["smtp_host"] == "smtp.example.com" and stored["smtp_starttls"] is True
-    assert mail_settings.effective(session, Settings()).smtp_password == "pw-789"
+    assert mail.effective_settings(session, Settings()).smtp_password == "pw-789"
 
 
 def test_templates_are_made_and_changed_through_their_forms(

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.orm import Session
 
-from guanxi import settings_store
+from guanxi import mail, settings_store
 from guanxi.config import Settings
 from guanxi.errors import Conflict, InvalidInput, ServiceUnavailable
 from guanxi.interactions import mail_service, mail_settings
@@ -288,7 +288,7 @@ def test_the_admins_smtp_server_replaces_the_process_one_and_passwords_are_encry
 ) -> None:
     sales = people.user("sales")
     buyer = customer(session, sales.user, "冯达", emails=["feng@example.com"])
-    assert mail_settings.effective(session, settings) == settings  # nothing stored yet
+    assert mail.effective_settings(session, settings) == settings  # nothing stored yet
 
     mail_settings.save(
         session,

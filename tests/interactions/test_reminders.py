@@ -11,14 +11,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import typer
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from guanxi import jobs, schema
+from guanxi import jobs, mail, schema, settings_store
 from guanxi.auth import service as auth_service
 from guanxi.auth.models import User
 from guanxi.auth.schemas import UserCreate
+from guanxi.cli import app as guanxi
 from guanxi.config import Settings
 from guanxi.customers import service as customer_service
 from guanxi.customers.models import Customer
@@ -253,6 +253,29 @@ def test_with_e_mail_off_the_reminder_stays_in_the_app(store: Store, inbox: Inbo
     assert store.counts() == (1, 1) and inbox.messages == []
 
 
+def test_the_admins_smtp_server_sends_reminders_when_the_process_has_none(
+    store: Store, inbox: Inbox
+):
+    store.plan(_now() - timedelta(minutes=1))
+    process = store.settings.model_copy(update={"smtp_host": "", "mail_from": ""})
+    db = store.db()
+    try:
+        with db.unit_of_work() as session:
+            settings_store.put(
+                session,
+                mail.SETTINGS_KEY,
+                {
+                    "smtp_host": inbox.host,
+                    "smtp_port": inbox.port,
+                    "mail_from": "Guanxi <crm@shop.example>",
+                },
+            )
+        assert reminders.remind(process, db) == reminders.RemindReport(reminders=1, emails=1)
+    finally:
+        db.dispose()
+    assert [m["From"] for m in inbox.messages] == ["Guanxi <crm@shop.example>"]
+
+
 def test_an_assignee_who_lost_sight_of_the_customer_is_not_told(store: Store, inbox: Inbox):
     store.plan(_now() - timedelta(minutes=1))
     db = store.db()
@@ -282,10 +305,6 @@ def test_the_remind_command_does_the_jobs_work_on_demand(
         "GUANXI_SMTP_PORT": str(inbox.port),
     }.items():
         monkeypatch.setenv(name, value)
-    # mounted the way `guanxi follow-ups remind` is
-    guanxi = typer.Typer()
-    guanxi.add_typer(reminders.follow_ups_app, name="follow-ups")
-    guanxi.command("version")(lambda: None)  # a second command keeps typer from collapsing
     runner = CliRunner()
     now = runner.invoke(guanxi, ["follow-ups", "remind"])
     assert now.exit_code == 0, now.output

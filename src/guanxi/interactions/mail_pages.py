@@ -65,7 +65,7 @@ def _compose(
     status_code: int = 200,
 ) -> HTMLResponse:
     withdrawn = mail_service.consent_withdrawn(session, customer_id=customer.id)
-    enabled = mail.enabled(mail_settings.effective(session, settings))
+    enabled = mail.enabled(mail.effective_settings(session, settings))
     choices = mail_service.addresses(session, customer=customer)
     return render(
         request,

@@ -61,7 +61,6 @@ from guanxi.errors import (
     NotFound,
     ServiceUnavailable,
 )
-from guanxi.interactions import mail_settings
 from guanxi.interactions import service as interactions
 from guanxi.interactions.mail_schemas import (
     ImportResult,
@@ -549,7 +548,7 @@ def send_to_customer(
     """
     customer = customer_service.get(session=session, actor=actor, customer_id=customer_id)
     refuse_without_consent(session, customer=customer)
-    sending = mail_settings.effective(session, settings)
+    sending = mail.effective_settings(session, settings)
     if not mail.enabled(sending):
         raise ServiceUnavailable(
             N_(
@@ -687,7 +686,7 @@ def import_messages(
     Message-ID) counts as a duplicate and is not logged again. One audit record tells the run.
     """
     ours = {
-        parseaddr(mail_settings.effective(session, settings).mail_from)[1].lower(),
+        parseaddr(mail.effective_settings(session, settings).mail_from)[1].lower(),
         parseaddr(settings.mail_from)[1].lower(),
     } - {""}
     counts = _Counts()

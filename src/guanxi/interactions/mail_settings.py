@@ -2,10 +2,9 @@
 whose mail is matched to customers.
 
 They live in ``app_settings`` under ``mail`` with both passwords encrypted (guanxi.crypto), so a
-database dump does not give the mailbox away. Sending keeps using ``guanxi.mail`` unchanged:
-whoever sends asks ``effective`` for a copy of the process settings in which the admin's SMTP
-server, when one is set, replaces ``GUANXI_SMTP_*`` as a whole (a host from one place and a
-password from the other would be nobody's intent). ``mail_from`` overrides on its own.
+database dump does not give the mailbox away. Whoever sends asks
+``guanxi.mail.effective_settings``, the one place that puts the admin's SMTP server in the place
+of ``GUANXI_SMTP_*``; this module saves, checks and shows the settings.
 """
 
 from __future__ import annotations
@@ -17,12 +16,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from guanxi import crypto, settings_store
+from guanxi import crypto, mail, settings_store
 from guanxi.config import Settings
 from guanxi.errors import N_, FieldError, InvalidInput
 from guanxi.interactions.mail_schemas import MailSettingsIn, MailSettingsRead
 
-SETTINGS_KEY = "mail"
+SETTINGS_KEY = mail.SETTINGS_KEY
 
 
 @dataclass(frozen=True)
@@ -43,24 +42,6 @@ def _stored(session: Session) -> dict[str, Any]:
 
 def _decrypt(token: str) -> str:
     return crypto.cipher().decrypt(token) if token else ""
-
-
-def effective(session: Session, settings: Settings) -> Settings:
-    """The process settings with the admin's SMTP server (and sender) in place, when set."""
-    stored = _stored(session)
-    update: dict[str, Any] = {}
-    if stored.get("smtp_host"):
-        update |= {
-            "smtp_host": stored["smtp_host"],
-            "smtp_port": stored.get("smtp_port", 587),
-            "smtp_username": stored.get("smtp_username", ""),
-            "smtp_password": _decrypt(stored.get("smtp_password_encrypted", "")),
-            "smtp_starttls": bool(stored.get("smtp_starttls", False)),
-            "smtp_ssl": bool(stored.get("smtp_ssl", False)),
-        }
-    if stored.get("mail_from"):
-        update["mail_from"] = stored["mail_from"]
-    return settings.model_copy(update=update) if update else settings
 
 
 def imap(session: Session) -> ImapSettings | None:

@@ -176,6 +176,8 @@ def _values(
 
 
 def send_reminder_mail(settings: Settings, db: Database, *, now: datetime) -> int:
+    with db.sessions() as session:
+        settings = mail.effective_settings(session, settings)  # the admin's server, if set
     if not mail.enabled(settings):
         return 0
     with db.sessions() as session:

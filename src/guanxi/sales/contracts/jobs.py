@@ -232,6 +232,8 @@ def _values(session: Session, contract: Contract) -> dict[str, str]:
 
 
 def send_reminder_mail(settings: Settings, db: Database) -> int:
+    with db.sessions() as session:
+        settings = mail.effective_settings(session, settings)  # the admin's server, if set
     if not mail.enabled(settings):
         return 0
     since = utcnow() - timedelta(days=MAIL_WINDOW_DAYS)
