@@ -22,7 +22,7 @@ from guanxi.db import Database
 from guanxi.errors import InvalidInput, NotAuthenticated
 from guanxi.interactions import event_jobs, events, events_settings
 from guanxi.interactions.events_schemas import parse_batch
-from guanxi.interactions.models import VisitorLink, WebEvent
+from guanxi.interactions.models import WebEvent
 from tests.conftest import People
 from tests.interactions.support_events import customer, page_view
 
@@ -158,21 +158,6 @@ def test_the_ingest_key_is_kept_only_as_its_hash(session: Session) -> None:
     events_settings.check_key(stored, key=key, origin=None)
     with pytest.raises(NotAuthenticated):
         events_settings.check_key(stored, key=key + "x", origin=None)
-
-
-def test_a_merge_moves_browsing_and_an_erasure_removes_it(session: Session, people: People) -> None:
-    owner = people.user("admin").user
-    merged = customer(session, owner, "重复的")
-    survivor = customer(session, owner, "保留的")
-    _stored(session, merged, "a", 0)
-    session.add(VisitorLink(visitor_id="v-1", customer_id=merged))
-    session.flush()
-    assert events.move_customer(session, merged, survivor) == 1
-    assert session.get(VisitorLink, "v-1").customer_id == survivor  # type: ignore[union-attr]
-    assert events.erase_customer(session, survivor) == 1
-    session.expire_all()
-    assert session.get(VisitorLink, "v-1") is None
-    assert events.sessions_for_customer(session, customer_id=survivor, before=None, limit=5) == []
 
 
 def test_linking_a_visitor_waits_for_a_batch_being_written(

@@ -380,30 +380,6 @@ def overview(session: Session) -> Overview:
     )
 
 
-def move_customer(session: Session, merged_id: int, survivor_id: int) -> int:
-    """A merge: the merged customer's events and visitors go to the survivor; how many events."""
-    session.execute(
-        update(VisitorLink)
-        .where(VisitorLink.customer_id == merged_id)
-        .values(customer_id=survivor_id)
-        .execution_options(synchronize_session=False)
-    )
-    result: Any = session.execute(
-        update(WebEvent)
-        .where(WebEvent.customer_id == merged_id)
-        .values(customer_id=survivor_id)
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount or 0)
-
-
-def erase_customer(session: Session, customer_id: int) -> int:
-    """Erasure of personal data: the customer's browsing history and visitor links go."""
-    session.execute(delete(VisitorLink).where(VisitorLink.customer_id == customer_id))
-    result: Any = session.execute(delete(WebEvent).where(WebEvent.customer_id == customer_id))
-    return int(result.rowcount or 0)
-
-
 @dataclass(frozen=True)
 class BrowsingSession:
     """One browser session of a customer on the shop: when it began and ended (its last event
