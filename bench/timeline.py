@@ -339,11 +339,6 @@ def service_times(
 @contextmanager
 def serving(settings: Settings, db: Database) -> Iterator[str]:
     app = create_app(settings, database=db, embedded_worker=False)
-    paths = {getattr(route, "path", "") for route in app.routes}
-    if "/api/v1/customers/{customer_id}/timeline" not in paths:
-        from guanxi.interactions import timeline_api
-
-        app.include_router(timeline_api.router)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

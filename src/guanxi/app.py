@@ -43,6 +43,7 @@ from guanxi.interactions import follow_up_pages as interactions_follow_up_pages
 from guanxi.interactions import mail_api as interactions_mail_api
 from guanxi.interactions import mail_pages as interactions_mail_pages
 from guanxi.interactions import pages as interactions_pages
+from guanxi.interactions import timeline_api as interactions_timeline_api
 from guanxi.notifications import api as notifications_api
 from guanxi.notifications import pages as notifications_pages
 from guanxi.sales import pages as sales_pages
@@ -89,6 +90,7 @@ API_ROUTERS = (
     interactions_follow_up_api.router,
     interactions_calendar_api.router,
     interactions_events_api.router,
+    interactions_timeline_api.router,
     webhooks_api.router,
     notifications_api.router,
 )

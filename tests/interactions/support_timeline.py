@@ -9,13 +9,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from fastapi import FastAPI
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from guanxi.auth import service as auth_service
 from guanxi.auth.schemas import RoleCreate
-from guanxi.interactions import timeline_api
 from guanxi.interactions.models import FollowUp, Interaction, WebEvent
 from guanxi.sales.models import Order
 from tests.conftest import People, Person
@@ -142,14 +140,6 @@ def customers_only(session: Session, people: People) -> Person:
         ),
     )
     return people.user("customers_only")
-
-
-def with_timeline_api(app: FastAPI) -> FastAPI:
-    """The app with the timeline API mounted, until app.py lists its router."""
-    paths = {getattr(route, "path", "") for route in app.routes}
-    if "/api/v1/customers/{customer_id}/timeline" not in paths:
-        app.include_router(timeline_api.router)
-    return app
 
 
 def timeline_part(page: str) -> str:

@@ -9,7 +9,6 @@ import html
 import re
 from datetime import datetime, timedelta
 
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -29,7 +28,6 @@ from tests.interactions.support_timeline import (
     follow_up,
     order,
     timeline_part,
-    with_timeline_api,
 )
 from tests.web.forms import sign_in
 
@@ -164,7 +162,7 @@ def test_filtering_by_channel_and_by_kind(client: TestClient, people: People, se
 
 
 def test_paging_over_entries_of_the_same_time_neither_repeats_nor_skips(
-    client: TestClient, app: FastAPI, people: People, session: Session
+    client: TestClient, people: People, session: Session
 ):
     rep = people.user("sales")
     shop = customer(session, rep.user, "同一时刻")
@@ -191,7 +189,6 @@ def test_paging_over_entries_of_the_same_time_neither_repeats_nor_skips(
         assert [(e.at, e.key) for e in seen] == sorted(((e.at, e.key) for e in seen), reverse=True)
 
     # the same through the API and through the page's "Load older" links
-    with_timeline_api(app)
     api = people.token(rep)
     api_keys, cursor = [], None
     while True:
@@ -218,7 +215,7 @@ def test_paging_over_entries_of_the_same_time_neither_repeats_nor_skips(
 
 
 def test_a_user_without_interactions_read_sees_no_touchpoints(
-    client: TestClient, app: FastAPI, people: People, session: Session
+    client: TestClient, people: People, session: Session
 ):
     rep = people.user("sales")
     shop = customer(session, rep.user, "保密客户")
@@ -236,7 +233,6 @@ def test_a_user_without_interactions_read_sees_no_touchpoints(
     for params in ({"timeline": "interactions"}, {"channel": "phone"}):
         assert "询问新茶到货" not in client.get(f"/customers/{shop}", params=params).text
 
-    with_timeline_api(app)
     api = people.token(reader)
     reply = client.get(f"/api/v1/customers/{shop}/timeline", params={"limit": 50}, headers=api)
     assert reply.status_code == 200
@@ -248,12 +244,11 @@ def test_a_user_without_interactions_read_sees_no_touchpoints(
 
 
 def test_a_user_who_cannot_see_the_customer_gets_404(
-    client: TestClient, app: FastAPI, people: People, session: Session
+    client: TestClient, people: People, session: Session
 ):
     owner, stranger = people.user("sales"), people.user("sales")
     shop = customer(session, owner.user, "别人的客户")
     _touchpoints(session, owner.user.id, shop)
-    with_timeline_api(app)
     reply = client.get(f"/api/v1/customers/{shop}/timeline", headers=people.token(stranger))
     assert reply.status_code == 404
     assert client.get(f"/api/v1/customers/{shop}/timeline").status_code == 401
@@ -263,12 +258,11 @@ def test_a_user_who_cannot_see_the_customer_gets_404(
 
 
 def test_the_timeline_api_answers_entries_with_a_cursor(
-    client: TestClient, app: FastAPI, people: People, session: Session
+    client: TestClient, people: People, session: Session
 ):
     rep = people.user("manager")
     shop = customer(session, rep.user, "接口客户")
     _touchpoints(session, rep.user.id, shop)
-    with_timeline_api(app)
     api = people.token(rep)
     url = f"/api/v1/customers/{shop}/timeline"
     first = client.get(url, params={"limit": 3}, headers=api).json()

@@ -109,16 +109,17 @@ def _all_customer_ids(session: Session) -> np.ndarray:
 
 
 def load_input(db: Database, session: Session, *, end: dt.date, timezone: str) -> ScoringInput:
-    """Everything a run reads from the store, as Arrow. Interactions, tickets and web events
-    are empty until the touch centre and service desk keep them."""
+    """Everything a run reads from the store, as Arrow: orders and their lines, logged
+    interactions and known customers' web events. Tickets are empty until the service desk
+    keeps them."""
     return ScoringInput(
         end=end,
         customer_ids=_all_customer_ids(session),
         transactions=sources.transactions(db.engine, timezone=timezone),
         lines=sources.lines(db.engine, timezone=timezone),
-        interactions=inputs.empty(inputs.INTERACTIONS),
+        interactions=sources.interactions(db.engine, timezone=timezone),
         tickets=inputs.empty(inputs.TICKETS),
-        events=inputs.empty(inputs.EVENTS),
+        events=sources.web_events(db.engine, timezone=timezone),
     )
 
 

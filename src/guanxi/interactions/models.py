@@ -60,6 +60,14 @@ class Interaction(Timestamped, Versioned, Audited, Base):
     __table_args__ = (
         UniqueConstraint("customer_id", "message_id"),
         Index("ix_interactions_customer_occurred", "customer_id", "occurred_at", "id"),
+        # the timeline filtered by a channel the customer seldom uses reads only that channel
+        Index(
+            "ix_interactions_customer_channel_occurred",
+            "customer_id",
+            "channel",
+            "occurred_at",
+            "id",
+        ),
         Index("ix_interactions_occurred", "occurred_at", "id"),
     )
 

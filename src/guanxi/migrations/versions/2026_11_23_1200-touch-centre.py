@@ -172,6 +172,11 @@ def upgrade() -> None:
         )
         batch_op.create_index("ix_interactions_occurred", ["occurred_at", "id"], unique=False)
         batch_op.create_index(
+            "ix_interactions_customer_channel_occurred",
+            ["customer_id", "channel", "occurred_at", "id"],
+            unique=False,
+        )
+        batch_op.create_index(
             batch_op.f("ix_interactions_opportunity_id"), ["opportunity_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_interactions_order_id"), ["order_id"], unique=False)
@@ -327,6 +332,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_interactions_user_id"))
         batch_op.drop_index(batch_op.f("ix_interactions_order_id"))
         batch_op.drop_index(batch_op.f("ix_interactions_opportunity_id"))
+        batch_op.drop_index("ix_interactions_customer_channel_occurred")
         batch_op.drop_index("ix_interactions_occurred")
         batch_op.drop_index("ix_interactions_customer_occurred")
         batch_op.drop_index(batch_op.f("ix_interactions_contact_id"))
