@@ -57,8 +57,9 @@ from guanxi.auth.schemas import UserCreate
 from guanxi.bulk import insert_many
 from guanxi.customers.models import Customer
 from guanxi.db import Database
-from guanxi.interactions import events, events_settings
-from guanxi.interactions.events_schemas import parse_batch
+from guanxi.interactions.events import ingest_settings as events_settings
+from guanxi.interactions.events import service as events
+from guanxi.interactions.events.schemas import parse_batch
 from guanxi.interactions.models import VisitorLink, WebEvent
 
 console = Console()

@@ -35,15 +35,15 @@ from guanxi.db import Database
 from guanxi.deps import public
 from guanxi.health import router as health_router
 from guanxi.interactions import api as interactions_api
-from guanxi.interactions import calendar_api as interactions_calendar_api
-from guanxi.interactions import events_api as interactions_events_api
-from guanxi.interactions import events_pages as interactions_events_pages
-from guanxi.interactions import follow_up_api as interactions_follow_up_api
-from guanxi.interactions import follow_up_pages as interactions_follow_up_pages
-from guanxi.interactions import mail_api as interactions_mail_api
-from guanxi.interactions import mail_pages as interactions_mail_pages
 from guanxi.interactions import pages as interactions_pages
 from guanxi.interactions import timeline_api as interactions_timeline_api
+from guanxi.interactions.events import api as interactions_events_api
+from guanxi.interactions.events import pages as interactions_events_pages
+from guanxi.interactions.followups import api as interactions_follow_up_api
+from guanxi.interactions.followups import calendar_api as interactions_calendar_api
+from guanxi.interactions.followups import pages as interactions_follow_up_pages
+from guanxi.interactions.mail import api as interactions_mail_api
+from guanxi.interactions.mail import pages as interactions_mail_pages
 from guanxi.notifications import api as notifications_api
 from guanxi.notifications import pages as notifications_pages
 from guanxi.sales import pages as sales_pages

@@ -24,7 +24,7 @@ from guanxi.customers import records_cli
 from guanxi.customers.transfer import cli as customers_cli
 from guanxi.db import Database
 from guanxi.errors import GuanxiError
-from guanxi.interactions.reminders import follow_ups_app
+from guanxi.interactions.followups.reminders import follow_ups_app
 from guanxi.sales.contracts.jobs import contracts_app
 
 app = typer.Typer(

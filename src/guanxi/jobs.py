@@ -36,9 +36,9 @@ JOB_MODULES = (
     "guanxi.sales.contracts.jobs",
     "guanxi.webhooks.jobs",
     "guanxi.analytics.jobs",
-    "guanxi.interactions.reminders",
-    "guanxi.interactions.mail_jobs",
-    "guanxi.interactions.event_jobs",
+    "guanxi.interactions.followups.reminders",
+    "guanxi.interactions.mail.jobs",
+    "guanxi.interactions.events.jobs",
 )
 _AFTER_COMMIT_KEY = "jobs_after_commit"
 QUEUE_NAME = "guanxi"

@@ -4,7 +4,7 @@ Every domain that writes to people (contract warnings, follow-up reminders, e-ma
 customers; marketing later) builds its message with ``build`` and hands it to ``send``. The
 server comes from the settings ``smtp_*`` and ``mail_from``, as ``effective_settings`` gives
 them: the administrator's SMTP server (kept in ``app_settings`` under ``mail``, see
-``interactions.mail_settings``) replaces ``GUANXI_SMTP_*`` when one is set. An empty
+``interactions.mail.admin_settings``) replaces ``GUANXI_SMTP_*`` when one is set. An empty
 ``smtp_host`` turns e-mail off, so a fresh install sends nothing and says so in the log instead
 of failing.
 """

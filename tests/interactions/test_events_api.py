@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from guanxi.auth import service as auth_service
 from guanxi.auth.schemas import RoleCreate, UserCreate
-from guanxi.interactions import events_settings
-from guanxi.interactions.events_schemas import MAX_EVENTS
+from guanxi.interactions.events import ingest_settings as events_settings
+from guanxi.interactions.events.schemas import MAX_EVENTS
 from guanxi.interactions.models import VisitorLink, WebEvent
 from tests.conftest import PASSWORD, People, Person
 from tests.interactions.support_events import customer, minutes_ago, page_view, product_view

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from guanxi.interactions import events_settings
+from guanxi.interactions.events import ingest_settings as events_settings
 from guanxi.interactions.models import VisitorLink, WebEvent
 from tests.conftest import People
 from tests.interactions.support_events import customer, page_view

@@ -20,8 +20,10 @@ from guanxi.auth import service as auth_service
 from guanxi.auth.schemas import UserCreate
 from guanxi.db import Database
 from guanxi.errors import InvalidInput, NotAuthenticated
-from guanxi.interactions import event_jobs, events, events_settings
-from guanxi.interactions.events_schemas import parse_batch
+from guanxi.interactions.events import ingest_settings as events_settings
+from guanxi.interactions.events import jobs as event_jobs
+from guanxi.interactions.events import service as events
+from guanxi.interactions.events.schemas import parse_batch
 from guanxi.interactions.models import WebEvent
 from tests.conftest import People
 from tests.interactions.support_events import customer, page_view

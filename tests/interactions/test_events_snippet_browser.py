@@ -23,7 +23,7 @@ from guanxi.auth.schemas import UserCreate
 from guanxi.customers import service as customer_service
 from guanxi.customers.schemas import CustomerCreate
 from guanxi.db import Database
-from guanxi.interactions import events_settings
+from guanxi.interactions.events import ingest_settings as events_settings
 from guanxi.interactions.models import WebEvent
 from tests.conftest import PASSWORD
 from tests.web.live import LiveServer, live_server

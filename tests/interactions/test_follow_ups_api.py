@@ -11,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from guanxi.auth.models import User
-from guanxi.interactions import followups, recurrence
-from guanxi.interactions.follow_up_schemas import FollowUpCreate
+from guanxi.interactions.followups import recurrence
+from guanxi.interactions.followups import service as followups
+from guanxi.interactions.followups.schemas import FollowUpCreate
 from guanxi.interactions.models import FollowUp, Interaction
 from guanxi.notifications.models import Notification
 from tests.conftest import People

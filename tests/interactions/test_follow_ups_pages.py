@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from guanxi.auth.models import User
 from guanxi.db import Database
-from guanxi.interactions import followups
-from guanxi.interactions.follow_up_schemas import FollowUpCreate
+from guanxi.interactions.followups import service as followups
+from guanxi.interactions.followups.schemas import FollowUpCreate
 from guanxi.interactions.models import CalendarFeed, FollowUp, Interaction
 from tests.conftest import People, Person
 from tests.interactions.support_followups import customer, in_hours, plan, without_interactions

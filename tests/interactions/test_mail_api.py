@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from guanxi import settings_store
 from guanxi.config import Settings
 from guanxi.db import Database
-from guanxi.interactions import mail_settings
+from guanxi.interactions.mail import admin_settings as mail_settings
 from tests.conftest import TEST_SECRET, People
 from tests.interactions.support_mail import (
     DATA,

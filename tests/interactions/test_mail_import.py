@@ -36,8 +36,10 @@ from guanxi.auth.schemas import UserCreate
 from guanxi.config import Settings
 from guanxi.db import Database
 from guanxi.errors import InvalidInput
-from guanxi.interactions import mail_jobs, mail_service, mail_settings
-from guanxi.interactions.mail_schemas import ImportResult, MailSettingsIn
+from guanxi.interactions.mail import admin_settings as mail_settings
+from guanxi.interactions.mail import jobs as mail_jobs
+from guanxi.interactions.mail import service as mail_service
+from guanxi.interactions.mail.schemas import ImportResult, MailSettingsIn
 from tests.conftest import PASSWORD, TEST_SECRET, People, skip_or_fail
 from tests.interactions.support_mail import DATA, contact, customer, email_interactions
 

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from guanxi import mail, settings_store
 from guanxi.config import Settings
 from guanxi.db import Database
-from guanxi.interactions import mail_service, mail_settings
-from guanxi.interactions.mail_schemas import MailTemplateIn
+from guanxi.interactions.mail import admin_settings as mail_settings
+from guanxi.interactions.mail import service as mail_service
+from guanxi.interactions.mail.schemas import MailTemplateIn
 from tests.conftest import TEST_SECRET, People
 from tests.interactions.support_mail import DATA, customer, email_interactions, set_consent
 from tests.mail_server import Inbox, smtp_server

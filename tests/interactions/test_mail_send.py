@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from guanxi import mail, settings_store
 from guanxi.config import Settings
 from guanxi.errors import Conflict, InvalidInput, ServiceUnavailable
-from guanxi.interactions import mail_service, mail_settings
-from guanxi.interactions.mail_schemas import MailSettingsIn, MailTemplateIn
+from guanxi.interactions.mail import admin_settings as mail_settings
+from guanxi.interactions.mail import service as mail_service
+from guanxi.interactions.mail.schemas import MailSettingsIn, MailTemplateIn
 from tests.conftest import People
 from tests.interactions.support_mail import (
     contact,

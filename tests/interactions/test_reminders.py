@@ -24,8 +24,9 @@ from guanxi.customers import service as customer_service
 from guanxi.customers.models import Customer
 from guanxi.customers.schemas import CustomerCreate
 from guanxi.db import Database
-from guanxi.interactions import followups, reminders
-from guanxi.interactions.follow_up_schemas import FollowUpCreate
+from guanxi.interactions.followups import reminders
+from guanxi.interactions.followups import service as followups
+from guanxi.interactions.followups.schemas import FollowUpCreate
 from guanxi.interactions.models import FollowUp, FollowUpReminder
 from guanxi.notifications.models import Notification
 from tests.conftest import PASSWORD, TEST_SECRET

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from guanxi.auth.models import User
 from guanxi.config import Settings
 
-SECTION_MODULES: tuple[str, ...] = ("guanxi.interactions.account_sections",)
+SECTION_MODULES: tuple[str, ...] = ("guanxi.interactions.followups.account_sections",)
 
 # (session, settings, user) -> the section template's context
 SectionLoader = Callable[[Session, Settings, User], dict[str, Any]]

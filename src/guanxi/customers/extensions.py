@@ -24,7 +24,7 @@ EXTENSION_MODULES: tuple[str, ...] = (
     "guanxi.analytics.customer_records",
     "guanxi.interactions.customer_records",
     "guanxi.interactions.timeline_sources",
-    "guanxi.interactions.follow_up_records",
+    "guanxi.interactions.followups.customer_records",
 )
 
 # (session, actor, customer) -> the panel template's context

@@ -154,7 +154,7 @@ class FollowUpReminder(Base):
     Rescheduling gives a new due time and so a new reminder.
 
     ``emailed_at`` is claimed by a conditional UPDATE before the mail is sent (see
-    ``interactions.reminders``)."""
+    ``interactions.followups.reminders``)."""
 
     __tablename__ = "follow_up_reminders"
     __table_args__ = (UniqueConstraint("follow_up_id", "due_at"),)

@@ -22,7 +22,7 @@ from guanxi.customers.models import Customer
 from guanxi.customers.timeline import TimelineEntry, Window
 from guanxi.db import utcnow
 from guanxi.errors import N_
-from guanxi.interactions.events import sessions_for_customer
+from guanxi.interactions.events.service import sessions_for_customer
 from guanxi.interactions.labels import CHANNEL_LABELS, DIRECTION_LABELS, OUTCOME_LABELS
 from guanxi.interactions.models import CHANNELS, FollowUp, Interaction
 

@@ -32,7 +32,7 @@ from guanxi.config import Settings
 from guanxi.customers.models import Customer
 from guanxi.db import utcnow
 from guanxi.errors import N_, NotFound
-from guanxi.interactions import followups
+from guanxi.interactions.followups import service as followups
 from guanxi.interactions.models import CalendarFeed, FollowUp
 from guanxi.sales.contracts import service as contract_service
 from guanxi.sales.contracts.status import LIVE

@@ -14,8 +14,9 @@ from guanxi.auth.models import User
 from guanxi.config import Settings
 from guanxi.deps import DbSession, SettingsDep, require
 from guanxi.errors import N_
-from guanxi.interactions import events, events_settings
-from guanxi.interactions.events_schemas import WebEventSettingsIn
+from guanxi.interactions.events import ingest_settings as events_settings
+from guanxi.interactions.events import service as events
+from guanxi.interactions.events.schemas import WebEventSettingsIn
 from guanxi.web.forms import FormData, FormInvalid, parse, refusals
 from guanxi.web.templating import redirect, render
 

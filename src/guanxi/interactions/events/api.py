@@ -23,8 +23,9 @@ from guanxi.audit.chain import AuditActor
 from guanxi.auth.models import User
 from guanxi.deps import DbSession, PrincipalDep, client_address, public, require
 from guanxi.errors import N_, PermissionDenied
-from guanxi.interactions import events, events_settings
-from guanxi.interactions.events_schemas import (
+from guanxi.interactions.events import ingest_settings as events_settings
+from guanxi.interactions.events import service as events
+from guanxi.interactions.events.schemas import (
     MAX_BODY_BYTES,
     ContentTooLarge,
     EventBatchIn,

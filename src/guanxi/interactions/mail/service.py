@@ -62,7 +62,7 @@ from guanxi.errors import (
     ServiceUnavailable,
 )
 from guanxi.interactions import service as interactions
-from guanxi.interactions.mail_schemas import (
+from guanxi.interactions.mail.schemas import (
     ImportResult,
     MailPreview,
     MailTemplateIn,

@@ -12,7 +12,7 @@ from guanxi.auth.models import User
 from guanxi.customers import extensions
 from guanxi.customers.models import Customer
 from guanxi.db import utcnow
-from guanxi.interactions import followups
+from guanxi.interactions.followups import service as followups
 from guanxi.interactions.labels import CHANNEL_LABELS
 
 PANEL_ROWS = 10

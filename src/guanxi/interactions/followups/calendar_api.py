@@ -10,8 +10,8 @@ from fastapi import APIRouter, Header, Response, status
 
 from guanxi.auth.models import User
 from guanxi.deps import DbSession, SettingsDep, public, require
-from guanxi.interactions import calendar_feed
-from guanxi.interactions.follow_up_schemas import CalendarUrl
+from guanxi.interactions.followups import calendar_feed
+from guanxi.interactions.followups.schemas import CalendarUrl
 
 router = APIRouter(tags=["calendar"])
 

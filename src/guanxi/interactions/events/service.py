@@ -29,7 +29,7 @@ from guanxi.customers import service as customer_service
 from guanxi.customers.models import Customer
 from guanxi.db import utcnow
 from guanxi.errors import N_, FieldError, InvalidInput, NotFound, PermissionDenied
-from guanxi.interactions.events_schemas import EventIn
+from guanxi.interactions.events.schemas import EventIn
 from guanxi.interactions.models import EVENT_KINDS, VisitorLink, WebEvent
 from guanxi.pagination import DEFAULT_LIMIT, Page, paginate_sorted
 

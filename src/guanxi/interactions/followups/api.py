@@ -12,8 +12,8 @@ from guanxi.concurrency import etag
 from guanxi.db import utcnow
 from guanxi.deps import DbSession, IfMatch, SettingsDep, require
 from guanxi.errors import N_, PermissionDenied
-from guanxi.interactions import followups
-from guanxi.interactions.follow_up_schemas import (
+from guanxi.interactions.followups import service as followups
+from guanxi.interactions.followups.schemas import (
     FollowUpComplete,
     FollowUpCompletion,
     FollowUpCreate,

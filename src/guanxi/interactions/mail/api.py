@@ -10,8 +10,9 @@ from fastapi import APIRouter, File, Query, Response, UploadFile, status
 from guanxi.auth.models import User
 from guanxi.concurrency import etag
 from guanxi.deps import DbSession, IfMatch, SettingsDep, require
-from guanxi.interactions import mail_service, mail_settings
-from guanxi.interactions.mail_schemas import (
+from guanxi.interactions.mail import admin_settings as mail_settings
+from guanxi.interactions.mail import service as mail_service
+from guanxi.interactions.mail.schemas import (
     EmailSend,
     EmailSent,
     ImportResult,

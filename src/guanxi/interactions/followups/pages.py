@@ -1,6 +1,6 @@
 """Follow-up pages: "my day" with overdue, today and upcoming, the follow-up list, record and
 forms, completing and rescheduling inline, and the calendar URL on the account page. Every
-write goes through ``interactions.followups`` (visibility, versions and checks live there).
+write goes through ``interactions.followups.service`` (visibility, versions and checks live there).
 
 Times are typed in the user's own time zone (``datetime-local``) and converted here, at the
 boundary, to the aware UTC the service takes.
@@ -23,8 +23,9 @@ from guanxi.customers import service as customer_service
 from guanxi.db import utcnow
 from guanxi.deps import DbSession, SettingsDep, require
 from guanxi.errors import N_, NotFound
-from guanxi.interactions import calendar_feed, followups
-from guanxi.interactions.follow_up_schemas import (
+from guanxi.interactions.followups import calendar_feed
+from guanxi.interactions.followups import service as followups
+from guanxi.interactions.followups.schemas import (
     FollowUpComplete,
     FollowUpCreate,
     FollowUpReschedule,

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from guanxi import settings_store
 from guanxi.config import Settings
 from guanxi.db import Database
-from guanxi.interactions import mail_service, mail_settings
-from guanxi.interactions.mail_schemas import ImportResult
-from guanxi.interactions.mail_settings import ImapSettings
+from guanxi.interactions.mail import admin_settings as mail_settings
+from guanxi.interactions.mail import service as mail_service
+from guanxi.interactions.mail.admin_settings import ImapSettings
+from guanxi.interactions.mail.schemas import ImportResult
 from guanxi.jobs import JobContext, periodic
 
 log = logging.getLogger("guanxi.interactions.mail")

@@ -42,7 +42,7 @@ from guanxi.config import Settings
 from guanxi.customers.models import Customer
 from guanxi.db import Database, UTCDateTime, utcnow
 from guanxi.errors import N_
-from guanxi.interactions import followups
+from guanxi.interactions.followups import service as followups
 from guanxi.interactions.models import FollowUp, FollowUpReminder
 from guanxi.jobs import JobContext, periodic
 from guanxi.notifications import service as notifications

@@ -21,8 +21,9 @@ from guanxi.customers import service as customer_service
 from guanxi.customers.models import Customer
 from guanxi.deps import DbSession, SettingsDep, require
 from guanxi.errors import N_, GuanxiError
-from guanxi.interactions import mail_service, mail_settings
-from guanxi.interactions.mail_schemas import (
+from guanxi.interactions.mail import admin_settings as mail_settings
+from guanxi.interactions.mail import service as mail_service
+from guanxi.interactions.mail.schemas import (
     EmailSend,
     MailSettingsIn,
     MailTemplateIn,

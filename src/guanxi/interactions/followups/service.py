@@ -7,7 +7,7 @@ records what came of it as an interaction (through ``interactions.service.log``,
 record a touchpoint) and, for a recurring one, opens the next occurrence as a row of its own, so
 reminders, the calendar feed and "my day" treat every occurrence alike.
 
-The next occurrence's due time is worked out in ``interactions.recurrence``.
+The next occurrence's due time is worked out in ``interactions.followups.recurrence``.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from guanxi.customers import service as customer_service
 from guanxi.customers.models import Contact, Customer
 from guanxi.db import utcnow
 from guanxi.errors import N_, Conflict, FieldError, InvalidInput, NotFound
-from guanxi.interactions import recurrence
 from guanxi.interactions import service as interaction_service
-from guanxi.interactions.follow_up_schemas import (
+from guanxi.interactions.followups import recurrence
+from guanxi.interactions.followups.schemas import (
     FollowUpComplete,
     FollowUpCreate,
     FollowUpRead,

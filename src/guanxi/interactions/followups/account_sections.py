@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from guanxi.auth import account_sections
 from guanxi.auth.models import User
 from guanxi.config import Settings
-from guanxi.interactions import calendar_feed
+from guanxi.interactions.followups import calendar_feed
 
 
 def _calendar(session: Session, settings: Settings, user: User) -> dict[str, Any]:

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from guanxi.audit import tracking
 from guanxi.db import utcnow
-from guanxi.interactions import events, events_settings
+from guanxi.interactions.events import ingest_settings as events_settings
+from guanxi.interactions.events import service as events
 from guanxi.jobs import JobContext, periodic
 
 log = logging.getLogger("guanxi.interactions.events")

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from guanxi import crypto, mail, settings_store
 from guanxi.config import Settings
 from guanxi.errors import N_, FieldError, InvalidInput
-from guanxi.interactions.mail_schemas import MailSettingsIn, MailSettingsRead
+from guanxi.interactions.mail.schemas import MailSettingsIn, MailSettingsRead
 
 SETTINGS_KEY = mail.SETTINGS_KEY
 
