@@ -37,8 +37,8 @@ from guanxi.config import Settings
 from guanxi.db import Database
 from guanxi.errors import InvalidInput
 from guanxi.interactions.mail import admin_settings as mail_settings
+from guanxi.interactions.mail import inbound as mail_inbound
 from guanxi.interactions.mail import jobs as mail_jobs
-from guanxi.interactions.mail import service as mail_service
 from guanxi.interactions.mail.schemas import ImportResult, MailSettingsIn
 from tests.conftest import PASSWORD, TEST_SECRET, People, skip_or_fail
 from tests.interactions.support_mail import DATA, contact, customer, email_interactions
@@ -51,7 +51,7 @@ def _settings(settings: Settings) -> Settings:
 
 
 def _upload(name: str) -> list[EmailMessage]:
-    return mail_service.parse_upload(filename=name, data=(DATA / name).read_bytes())
+    return mail_inbound.parse_upload(filename=name, data=(DATA / name).read_bytes())
 
 
 def test_an_eml_is_matched_to_the_customer_by_address_in_any_case(
@@ -60,7 +60,7 @@ def test_an_eml_is_matched_to_the_customer_by_address_in_any_case(
     sales = people.user("sales")
     buyer = customer(session, sales.user, "王小明", emails=["xiaoming@example.com"])
 
-    result = mail_service.import_messages(
+    result = mail_inbound.import_messages(
         session,
         actor=sales.user,
         settings=_settings(settings),
@@ -90,14 +90,14 @@ def test_an_mbox_is_matched_by_customer_and_contact_address_and_a_reupload_logs_
     chen = contact(session, sales.user, firm, "陈采购", "chen@qingshan.example")
     sending = _settings(settings)
 
-    first = mail_service.import_messages(
+    first = mail_inbound.import_messages(
         session,
         actor=sales.user,
         settings=sending,
         messages=_upload("mailbox.mbox"),
         source="mailbox.mbox",
     )
-    again = mail_service.import_messages(
+    again = mail_inbound.import_messages(
         session,
         actor=sales.user,
         settings=sending,
@@ -137,7 +137,7 @@ def test_a_users_import_matches_only_the_customers_they_may_see(
     other = people.user("sales")
     customer(session, owner.user, "王小明", emails=["xiaoming@example.com"])
 
-    result = mail_service.import_messages(
+    result = mail_inbound.import_messages(
         session,
         actor=other.user,
         settings=_settings(settings),
@@ -163,7 +163,7 @@ def test_a_bad_file_is_refused_naming_the_problem(
 ) -> None:
     content = (DATA / name).read_bytes() if data is None else data
     with pytest.raises(InvalidInput) as refused:
-        mail_service.parse_upload(filename=name, data=content)
+        mail_inbound.parse_upload(filename=name, data=content)
     assert refused.value.detail.startswith(problem)
     assert [e.field for e in refused.value.errors] == ["file"]
 

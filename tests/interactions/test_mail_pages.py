@@ -16,7 +16,7 @@ from guanxi import mail, settings_store
 from guanxi.config import Settings
 from guanxi.db import Database
 from guanxi.interactions.mail import admin_settings as mail_settings
-from guanxi.interactions.mail import service as mail_service
+from guanxi.interactions.mail import templates as mail_templates
 from guanxi.interactions.mail.schemas import MailTemplateIn
 from tests.conftest import TEST_SECRET, People
 from tests.interactions.support_mail import DATA, customer, email_interactions, set_consent
@@ -99,7 +99,7 @@ def test_a_template_fills_the_form_and_sending_logs_the_email(
         emails=["xiaoming@example.com", "wang@home.example"],
         city="杭州",
     )
-    template = mail_service.create_template(
+    template = mail_templates.create_template(
         session,
         template_in=MailTemplateIn(
             name="Visit", subject="Visit to {{ customer.city }}", body="Dear {{ contact.name }},"
@@ -260,7 +260,7 @@ def test_templates_are_made_and_changed_through_their_forms(
         },
     )
     assert made.status_code == 303
-    [template] = mail_service.list_templates(session)
+    [template] = mail_templates.list_templates(session)
     listing = client.get("/admin/mail/templates")
     assert "Thank you, {{ customer.name }}" in listing.text
 
@@ -278,7 +278,7 @@ def test_templates_are_made_and_changed_through_their_forms(
     )
     assert changed.status_code == 303
     session.expire_all()
-    [template] = mail_service.list_templates(session)
+    [template] = mail_templates.list_templates(session)
     assert (template.subject, template.is_active) == ("Many thanks", False)
 
 

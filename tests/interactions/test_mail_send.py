@@ -15,6 +15,7 @@ from guanxi.config import Settings
 from guanxi.errors import Conflict, InvalidInput, ServiceUnavailable
 from guanxi.interactions.mail import admin_settings as mail_settings
 from guanxi.interactions.mail import service as mail_service
+from guanxi.interactions.mail import templates as mail_templates
 from guanxi.interactions.mail.schemas import MailSettingsIn, MailTemplateIn
 from tests.conftest import People
 from tests.interactions.support_mail import (
@@ -46,7 +47,7 @@ def test_an_email_reaches_the_smtp_server_with_the_template_fields_and_is_logged
         city="杭州",
     )
     set_consent(session, buyer.id, granted=True)
-    template = mail_service.create_template(
+    template = mail_templates.create_template(
         session,
         template_in=MailTemplateIn(
             name="Welcome",
@@ -143,7 +144,7 @@ def test_a_template_with_an_unknown_field_or_unsafe_code_is_refused_naming_it(
     session: Session, body: str, detail: str
 ) -> None:
     with pytest.raises(InvalidInput) as refused:
-        mail_service.create_template(
+        mail_templates.create_template(
             session, template_in=MailTemplateIn(name="Bad", subject="Hello", body=body)
         )
     assert refused.value.detail.startswith(detail)
@@ -153,7 +154,7 @@ def test_a_template_with_an_unknown_field_or_unsafe_code_is_refused_naming_it(
 def test_fields_conditions_and_the_safe_filters_render(session: Session, people: People) -> None:
     sales = people.user("sales")
     buyer = customer(session, sales.user, "wang xiaoming", emails=["w@example.com"], city="")
-    template = mail_service.create_template(
+    template = mail_templates.create_template(
         session,
         template_in=MailTemplateIn(
             name="Filters",
@@ -177,7 +178,7 @@ def test_custom_fields_render_and_one_the_customer_lacks_reads_as_empty(
     sales = people.user("sales")
     buyer = customer(session, sales.user, "周杰", emails=["zhou@example.com"])
     buyer.custom_fields = {"vip_level": "金卡"}
-    template = mail_service.create_template(
+    template = mail_templates.create_template(
         session,
         template_in=MailTemplateIn(
             name="VIP",

@@ -1,2 +1,3 @@
-"""E-mail to and from customers: sending through SMTP, reading mailboxes, templates and the
-administrator's mail settings."""
+"""E-mail to and from customers: sending through SMTP (``service``), templates with the
+customer's fields (``templates``), reading mailboxes (``inbound``, ``jobs``) and the
+administrator's mail settings (``admin_settings``)."""

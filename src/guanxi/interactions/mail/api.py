@@ -11,7 +11,9 @@ from guanxi.auth.models import User
 from guanxi.concurrency import etag
 from guanxi.deps import DbSession, IfMatch, SettingsDep, require
 from guanxi.interactions.mail import admin_settings as mail_settings
+from guanxi.interactions.mail import inbound as mail_inbound
 from guanxi.interactions.mail import service as mail_service
+from guanxi.interactions.mail import templates as mail_templates
 from guanxi.interactions.mail.schemas import (
     EmailSend,
     EmailSent,
@@ -61,10 +63,10 @@ def import_emails(
     """Match each message to the customers whose (or whose contacts') address it names and log
     it; messages logged before (same Message-ID) count as duplicates."""
     name = file.filename or "upload"
-    messages = mail_service.parse_upload(
-        filename=name, data=file.file.read(mail_service.MAX_UPLOAD_BYTES + 1)
+    messages = mail_inbound.parse_upload(
+        filename=name, data=file.file.read(mail_inbound.MAX_UPLOAD_BYTES + 1)
     )
-    return mail_service.import_messages(
+    return mail_inbound.import_messages(
         session, actor=actor, settings=settings, messages=messages, source=name
     )
 
@@ -76,7 +78,7 @@ def list_mail_templates(
     active: bool | None = None,
 ) -> list[MailTemplateRead]:
     """Every template by name; ``active=true`` only those offered when composing."""
-    templates = mail_service.list_templates(session, active_only=bool(active))
+    templates = mail_templates.list_templates(session, active_only=bool(active))
     return [MailTemplateRead.model_validate(t) for t in templates]
 
 
@@ -88,8 +90,8 @@ def create_mail_template(
     actor: Annotated[User, require("interactions", "create")],
 ) -> MailTemplateRead:
     """A template; 422 naming subject or body for an unknown field or code templates may not
-    run. Fields: ``mail_service.TEMPLATE_FIELDS``."""
-    template = mail_service.create_template(session, template_in=body)
+    run. Fields: ``mail_templates.TEMPLATE_FIELDS``."""
+    template = mail_templates.create_template(session, template_in=body)
     response.headers["ETag"] = etag(template.version)
     return MailTemplateRead.model_validate(template)
 
@@ -101,7 +103,7 @@ def read_mail_template(
     session: DbSession,
     actor: Annotated[User, require("interactions", "read")],
 ) -> MailTemplateRead:
-    template = mail_service.get_template(session, template_id=template_id)
+    template = mail_templates.get_template(session, template_id=template_id)
     response.headers["ETag"] = etag(template.version)
     return MailTemplateRead.model_validate(template)
 
@@ -115,8 +117,8 @@ def update_mail_template(
     expected_version: IfMatch,
     actor: Annotated[User, require("interactions", "update")],
 ) -> MailTemplateRead:
-    template = mail_service.get_template(session, template_id=template_id)
-    template = mail_service.update_template(
+    template = mail_templates.get_template(session, template_id=template_id)
+    template = mail_templates.update_template(
         session, template=template, changes=body, expected_version=expected_version
     )
     response.headers["ETag"] = etag(template.version)
@@ -129,8 +131,8 @@ def delete_mail_template(
     session: DbSession,
     actor: Annotated[User, require("interactions", "delete")],
 ) -> Response:
-    template = mail_service.get_template(session, template_id=template_id)
-    mail_service.delete_template(session, template=template)
+    template = mail_templates.get_template(session, template_id=template_id)
+    mail_templates.delete_template(session, template=template)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

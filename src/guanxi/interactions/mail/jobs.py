@@ -21,7 +21,7 @@ from guanxi import settings_store
 from guanxi.config import Settings
 from guanxi.db import Database
 from guanxi.interactions.mail import admin_settings as mail_settings
-from guanxi.interactions.mail import service as mail_service
+from guanxi.interactions.mail import inbound as mail_inbound
 from guanxi.interactions.mail.admin_settings import ImapSettings
 from guanxi.interactions.mail.schemas import ImportResult
 from guanxi.jobs import JobContext, periodic
@@ -84,11 +84,11 @@ def _read_batch(settings: Settings, db: Database) -> tuple[ImportResult, int] | 
     fetched = fetch_new(config, after_uid=last_uid, uidvalidity=state.get("uidvalidity"))
     if fetched.uidvalidity != state.get("uidvalidity"):
         last_uid = 0
-    messages = [mail_service.parse_message(raw) for _, raw in fetched.messages]
+    messages = [mail_inbound.parse_message(raw) for _, raw in fetched.messages]
     result = ImportResult(read=0, matched=0, logged=0, duplicates=0, unmatched=0)
     with db.unit_of_work() as session:
         if messages:  # a run that finds nothing new leaves no audit record behind
-            result = mail_service.import_messages(
+            result = mail_inbound.import_messages(
                 session,
                 actor=None,
                 settings=settings,

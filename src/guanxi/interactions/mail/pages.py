@@ -22,7 +22,9 @@ from guanxi.customers.models import Customer
 from guanxi.deps import DbSession, SettingsDep, require
 from guanxi.errors import N_, GuanxiError
 from guanxi.interactions.mail import admin_settings as mail_settings
+from guanxi.interactions.mail import inbound as mail_inbound
 from guanxi.interactions.mail import service as mail_service
+from guanxi.interactions.mail import templates as mail_templates
 from guanxi.interactions.mail.schemas import (
     EmailSend,
     MailSettingsIn,
@@ -78,14 +80,14 @@ def _compose(
                 {"address": address, "contact": contact.name if contact else ""}
                 for address, contact in choices
             ],
-            "templates": mail_service.list_templates(session, active_only=True),
+            "templates": mail_templates.list_templates(session, active_only=True),
             "values": values,
             "errors": invalid.errors if invalid else {},
             "message": invalid.message if invalid else None,
             "withdrawn": withdrawn,
             "mail_enabled": enabled,
-            "fields": mail_service.TEMPLATE_FIELDS,
-            "filters": mail_service.SAFE_FILTERS,
+            "fields": mail_templates.TEMPLATE_FIELDS,
+            "filters": mail_templates.SAFE_FILTERS,
             "field_help": FIELD_HELP,
         },
         status_code=status_code,
@@ -175,7 +177,7 @@ def _admin(
             "errors": invalid.errors if invalid else {},
             "message": invalid.message if invalid else None,
             "security_labels": SECURITY_LABELS,
-            "templates": mail_service.list_templates(session),
+            "templates": mail_templates.list_templates(session),
             "process_smtp": settings.smtp_host,
         },
         status_code=422 if invalid else 200,
@@ -236,7 +238,7 @@ def template_list(
     return render(
         request,
         "interactions/mail_template_form.html",
-        {"listing": True, "templates": mail_service.list_templates(session)},
+        {"listing": True, "templates": mail_templates.list_templates(session)},
     )
 
 
@@ -256,8 +258,8 @@ def _template_form(
             "values": values,
             "errors": invalid.errors if invalid else {},
             "message": invalid.message if invalid else None,
-            "fields": mail_service.TEMPLATE_FIELDS,
-            "filters": mail_service.SAFE_FILTERS,
+            "fields": mail_templates.TEMPLATE_FIELDS,
+            "filters": mail_templates.SAFE_FILTERS,
             "field_help": FIELD_HELP,
         },
         status_code=status_code,
@@ -282,7 +284,7 @@ def template_create(
     values = {**data, "is_active": "is_active" in data}
     try:
         template_in = parse(MailTemplateIn, values)
-        template = mail_service.create_template(session, template_in=template_in)
+        template = mail_templates.create_template(session, template_in=template_in)
     except FormInvalid as invalid:
         return _template_form(request, None, values, invalid, 422)
     except GuanxiError as exc:
@@ -300,7 +302,7 @@ def template_edit(
     session: DbSession,
     actor: Annotated[User, require("interactions", "update")],
 ) -> HTMLResponse:
-    template = mail_service.get_template(session, template_id=template_id)
+    template = mail_templates.get_template(session, template_id=template_id)
     values = {
         "name": template.name,
         "subject": template.subject,
@@ -319,13 +321,13 @@ def template_update(
     data: FormData,
     actor: Annotated[User, require("interactions", "update")],
 ) -> Response:
-    template = mail_service.get_template(session, template_id=template_id)
+    template = mail_templates.get_template(session, template_id=template_id)
     version = str(data.get("version", ""))
     values = {**data, "is_active": "is_active" in data}
     fields = {k: values.get(k, "") for k in ("name", "subject", "body", "is_active")}
     try:
         changes = parse(MailTemplateUpdate, fields)
-        mail_service.update_template(
+        mail_templates.update_template(
             session,
             template=template,
             changes=changes,
@@ -348,9 +350,9 @@ def template_delete(
     session: DbSession,
     actor: Annotated[User, require("interactions", "delete")],
 ) -> Response:
-    template = mail_service.get_template(session, template_id=template_id)
+    template = mail_templates.get_template(session, template_id=template_id)
     name = template.name
-    mail_service.delete_template(session, template=template)
+    mail_templates.delete_template(session, template=template)
     return redirect(
         request, "/admin/mail/templates", flash=N_("Template {name} deleted."), name=name
     )
@@ -384,10 +386,10 @@ def import_upload(
             status_code=422,
         )
     try:
-        messages = mail_service.parse_upload(
-            filename=file.filename, data=file.file.read(mail_service.MAX_UPLOAD_BYTES + 1)
+        messages = mail_inbound.parse_upload(
+            filename=file.filename, data=file.file.read(mail_inbound.MAX_UPLOAD_BYTES + 1)
         )
-        result = mail_service.import_messages(
+        result = mail_inbound.import_messages(
             session, actor=actor, settings=settings, messages=messages, source=file.filename
         )
     except GuanxiError as exc:
