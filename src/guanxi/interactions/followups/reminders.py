@@ -16,8 +16,9 @@ in two steps, each in small units of work of its own (the pattern of the contrac
    fell due more than ``REMIND_WINDOW`` ago are not reminded of any more (they are on the
    assignee's "my day" as overdue), so a worker that was off, or follow-ups imported with old
    dates, do not produce a burst of stale reminders.
-2. **E-mail, claimed before it is sent.** A reminder whose ``emailed_at`` is empty is claimed
-   by a conditional UPDATE (``emailed_at`` set where it is still NULL, committed), then sent.
+2. **E-mail, claimed before it is sent** (``guanxi.reminder_mail``, shared with the contract
+   reminders). A reminder whose ``emailed_at`` is empty is claimed by a conditional UPDATE
+   (``emailed_at`` set where it is still NULL, committed), then sent.
    So two workers never mail the same reminder; an SMTP failure clears the claim and the next
    run tries again. A process that dies between the claim and the server's answer loses that
    one e-mail (at most once; the in-app notification stands), which we prefer to duplicates.
@@ -32,11 +33,11 @@ from email.message import EmailMessage
 from typing import Annotated
 
 import typer
-from sqlalchemy import exists, insert, literal, select, update
+from sqlalchemy import exists, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from guanxi import mail
+from guanxi import mail, reminder_mail
 from guanxi.auth.models import User
 from guanxi.config import Settings
 from guanxi.customers.models import Customer
@@ -176,78 +177,38 @@ def _values(
 
 
 def send_reminder_mail(settings: Settings, db: Database, *, now: datetime) -> int:
-    with db.sessions() as session:
-        settings = mail.effective_settings(session, settings)  # the admin's server, if set
-    if not mail.enabled(settings):
-        return 0
-    with db.sessions() as session:
-        pending = list(
-            session.scalars(
-                select(FollowUpReminder.id)
-                .join(User, User.id == FollowUpReminder.user_id)
-                .where(
-                    FollowUpReminder.emailed_at.is_(None),
-                    FollowUpReminder.sent_at >= now - MAIL_WINDOW,
-                    User.email != "",
-                    User.is_active.is_(True),
-                )
-                .order_by(FollowUpReminder.id)
-            )
-        )
-    sent = 0
-    for reminder_id in pending:
-        message = _claim(settings, db, reminder_id)
-        if message is None:
-            continue
-        try:
-            mail.send(settings, message)
-        except mail.MailError:
-            log.warning("follow-up reminder %s: e-mail failed; the next run retries", reminder_id)
-            with db.unit_of_work() as session:
-                session.execute(
-                    update(FollowUpReminder)
-                    .where(FollowUpReminder.id == reminder_id)
-                    .values(emailed_at=None)
-                )
-            continue
-        sent += 1
-    return sent
+    return reminder_mail.send_unmailed(
+        settings, db, model=FollowUpReminder, window=MAIL_WINDOW, build=_message, now=now
+    )
 
 
-def _claim(settings: Settings, db: Database, reminder_id: int) -> EmailMessage | None:
-    """Mark the reminder mailed if nobody has yet, and build its e-mail; None if taken."""
-    with db.unit_of_work() as session:
-        claimed = session.execute(
-            update(FollowUpReminder)
-            .where(FollowUpReminder.id == reminder_id, FollowUpReminder.emailed_at.is_(None))
-            .values(emailed_at=utcnow())
-        )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            return None
-        reminder = session.get(FollowUpReminder, reminder_id)
-        assert reminder is not None and reminder.user_id is not None
-        follow_up = session.get(FollowUp, reminder.follow_up_id)
-        assignee = session.get(User, reminder.user_id)
-        if follow_up is None or assignee is None or not _may_see(session, assignee, follow_up):
-            return None  # the claim stays: nothing is sent about a customer they cannot see
-        translations = i18n.translations(assignee.locale or settings.default_locale)
-        values = _values(session, settings, follow_up, assignee)
-        values["due"] = reminder.due_at.astimezone(followups.zone_of(assignee, settings)).strftime(
-            "%Y-%m-%d %H:%M"
-        )
-        if not values["subject"]:
-            values["subject"] = translations.gettext(NO_SUBJECT)
-        link = f"{settings.public_url.rstrip('/')}/interactions/follow-ups/{follow_up.id}"
-        text = translations.gettext(MESSAGE).format(**values)
-        if follow_up.note:
-            text += f"\n\n{follow_up.note}"
-        footer = translations.gettext(MAIL_FOOTER).format(link=link)
-        return mail.build(
-            settings,
-            to=assignee.email,
-            subject=translations.gettext(SUBJECT).format(**values),
-            text=f"{text}\n\n{footer}\n",
-        )
+def _message(
+    session: Session, settings: Settings, reminder: FollowUpReminder
+) -> EmailMessage | None:
+    """The assignee's e-mail about the follow-up, in their language; None (and no e-mail) for
+    a customer they can no longer see."""
+    follow_up = session.get(FollowUp, reminder.follow_up_id)
+    assignee = session.get(User, reminder.user_id)
+    if follow_up is None or assignee is None or not _may_see(session, assignee, follow_up):
+        return None  # the claim stays: nothing is sent about a customer they cannot see
+    translations = i18n.translations(assignee.locale or settings.default_locale)
+    values = _values(session, settings, follow_up, assignee)
+    values["due"] = reminder.due_at.astimezone(followups.zone_of(assignee, settings)).strftime(
+        "%Y-%m-%d %H:%M"
+    )
+    if not values["subject"]:
+        values["subject"] = translations.gettext(NO_SUBJECT)
+    link = f"{settings.public_url.rstrip('/')}/interactions/follow-ups/{follow_up.id}"
+    text = translations.gettext(MESSAGE).format(**values)
+    if follow_up.note:
+        text += f"\n\n{follow_up.note}"
+    footer = translations.gettext(MAIL_FOOTER).format(link=link)
+    return mail.build(
+        settings,
+        to=assignee.email,
+        subject=translations.gettext(SUBJECT).format(**values),
+        text=f"{text}\n\n{footer}\n",
+    )
 
 
 # ---------------------------------------------------------------- CLI

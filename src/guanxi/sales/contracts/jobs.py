@@ -13,7 +13,7 @@ refresh``. It works in three steps, each in small units of work of its own:
    crash before the commit leaves nothing behind. A contract that has just expired (its end
    date within the last ``EXPIRED_NOTICE_DAYS``) gets a ``kind="expired"`` reminder the same
    way; one whose end date moves gets reminded again for the new date.
-3. **E-mail, claimed before it is sent.** A reminder whose ``emailed_at`` is empty is claimed
+3. **E-mail, claimed before it is sent** (``guanxi.reminder_mail``). A reminder whose ``emailed_at`` is empty is claimed
    by a conditional UPDATE (``emailed_at`` set where it is still NULL, committed), then sent.
    So two workers never mail the same reminder; an SMTP failure clears the claim and the next
    run tries again. A process that dies between the claim and the server's answer loses that
@@ -27,15 +27,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
+from email.message import EmailMessage
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy import and_, exists, func, insert, literal, or_, select, update
+from sqlalchemy import and_, exists, func, insert, literal, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from guanxi import mail
+from guanxi import mail, reminder_mail
 from guanxi.auth.models import User
 from guanxi.config import Settings
 from guanxi.customers.models import Customer
@@ -232,72 +233,34 @@ def _values(session: Session, contract: Contract) -> dict[str, str]:
 
 
 def send_reminder_mail(settings: Settings, db: Database) -> int:
-    with db.sessions() as session:
-        settings = mail.effective_settings(session, settings)  # the admin's server, if set
-    if not mail.enabled(settings):
-        return 0
-    since = utcnow() - timedelta(days=MAIL_WINDOW_DAYS)
-    with db.sessions() as session:
-        pending = list(
-            session.scalars(
-                select(ContractReminder.id)
-                .join(User, User.id == ContractReminder.user_id)
-                .where(
-                    ContractReminder.emailed_at.is_(None),
-                    ContractReminder.sent_at >= since,
-                    User.email != "",
-                    User.is_active.is_(True),
-                )
-                .order_by(ContractReminder.id)
-            )
-        )
-    sent = 0
-    for reminder_id in pending:
-        message = _claim(settings, db, reminder_id)
-        if message is None:
-            continue
-        try:
-            mail.send(settings, message)
-        except mail.MailError:
-            log.warning("reminder %s: e-mail failed; the next run retries", reminder_id)
-            with db.unit_of_work() as session:
-                session.execute(
-                    update(ContractReminder)
-                    .where(ContractReminder.id == reminder_id)
-                    .values(emailed_at=None)
-                )
-            continue
-        sent += 1
-    return sent
+    return reminder_mail.send_unmailed(
+        settings,
+        db,
+        model=ContractReminder,
+        window=timedelta(days=MAIL_WINDOW_DAYS),
+        build=_message,
+    )
 
 
-def _claim(settings: Settings, db: Database, reminder_id: int) -> Any:
-    """Mark the reminder mailed if nobody has yet, and build its e-mail; None if taken."""
-    with db.unit_of_work() as session:
-        claimed = session.execute(
-            update(ContractReminder)
-            .where(ContractReminder.id == reminder_id, ContractReminder.emailed_at.is_(None))
-            .values(emailed_at=utcnow())
-        )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            return None
-        reminder = session.get(ContractReminder, reminder_id)
-        assert reminder is not None and reminder.user_id is not None
-        contract = session.get(Contract, reminder.contract_id)
-        owner = session.get(User, reminder.user_id)
-        if contract is None or owner is None:
-            return None
-        translations = i18n.translations(owner.locale or settings.default_locale)
-        values = {**_values(session, contract), "end_date": reminder.end_date.isoformat()}
-        link = f"{settings.public_url.rstrip('/')}/sales/contracts/{contract.id}"
-        text = translations.gettext(MESSAGES[reminder.kind]).format(**values)
-        footer = translations.gettext(MAIL_FOOTER).format(link=link)
-        return mail.build(
-            settings,
-            to=owner.email,
-            subject=translations.gettext(SUBJECTS[reminder.kind]).format(**values),
-            text=f"{text}\n\n{footer}\n",
-        )
+def _message(
+    session: Session, settings: Settings, reminder: ContractReminder
+) -> EmailMessage | None:
+    """The owner's e-mail about the contract, in their language."""
+    contract = session.get(Contract, reminder.contract_id)
+    owner = session.get(User, reminder.user_id)
+    if contract is None or owner is None:
+        return None
+    translations = i18n.translations(owner.locale or settings.default_locale)
+    values = {**_values(session, contract), "end_date": reminder.end_date.isoformat()}
+    link = f"{settings.public_url.rstrip('/')}/sales/contracts/{contract.id}"
+    text = translations.gettext(MESSAGES[reminder.kind]).format(**values)
+    footer = translations.gettext(MAIL_FOOTER).format(link=link)
+    return mail.build(
+        settings,
+        to=owner.email,
+        subject=translations.gettext(SUBJECTS[reminder.kind]).format(**values),
+        text=f"{text}\n\n{footer}\n",
+    )
 
 
 # ---------------------------------------------------------------- CLI
