@@ -13,13 +13,14 @@ refresh``. It works in three steps, each in small units of work of its own:
    crash before the commit leaves nothing behind. A contract that has just expired (its end
    date within the last ``EXPIRED_NOTICE_DAYS``) gets a ``kind="expired"`` reminder the same
    way; one whose end date moves gets reminded again for the new date.
-3. **E-mail, claimed before it is sent** (``guanxi.reminder_mail``). A reminder whose ``emailed_at`` is empty is claimed
-   by a conditional UPDATE (``emailed_at`` set where it is still NULL, committed), then sent.
-   So two workers never mail the same reminder; an SMTP failure clears the claim and the next
-   run tries again. A process that dies between the claim and the server's answer loses that
-   one e-mail (at most once); the in-app notification still stands, which we prefer to sending
-   duplicates. Reminders older than ``MAIL_WINDOW_DAYS`` are not mailed any more, so turning
-   e-mail on later does not send a backlog of stale warnings.
+3. **E-mail, claimed before it is sent** (``guanxi.reminder_mail``). A reminder whose
+   ``emailed_at`` is empty is claimed by a conditional UPDATE (``emailed_at`` set where it is
+   still NULL, committed), then sent. So two workers never mail the same reminder; an SMTP
+   failure clears the claim and the next run tries again. A process that dies between the
+   claim and the server's answer loses that one e-mail (at most once); the in-app notification
+   still stands, which we prefer to sending duplicates. Reminders older than
+   ``MAIL_WINDOW_DAYS`` are not mailed any more, so turning e-mail on later does not send a
+   backlog of stale warnings.
 """
 
 from __future__ import annotations
