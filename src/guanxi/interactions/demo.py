@@ -30,6 +30,7 @@ from guanxi.interactions.models import CHANNELS, FollowUp, Interaction, VisitorL
 
 BATCH = 20_000
 HISTORY_DAYS = 730
+FULL_HISTORY_DAYS = 180  # a customer this old or older has the full number of touchpoints
 BROWSING_DAYS = 90  # well inside any retention an administrator is likely to set
 CHINA = timedelta(hours=8)
 
@@ -254,7 +255,9 @@ def interactions(session: Session, rng: random.Random, company: DemoCompany) -> 
         start = max(created_at, now - timedelta(days=HISTORY_DAYS))
         span = max((now - start).total_seconds(), 3600.0)
         low, high = _TOUCHES[segment]
-        for _ in range(rng.randint(low, high)):
+        # a customer met last week has not had two years of calls: fewer touches, spread out
+        share = min(1.0, span / (FULL_HISTORY_DAYS * 86400))
+        for _ in range(max(1, round(rng.randint(low, high) * share))):
             channel = rng.choices(channels, weights)[0]
             if channel == "email" and customer_id not in emails:
                 channel = "phone"
