@@ -333,8 +333,11 @@ def _due_times(rng: random.Random, now: datetime, count: int) -> list[tuple[date
         if share < 0.2:  # overdue
             due = _office_time(rng, now - timedelta(days=rng.randint(1, 10)))
             plans.append((due, "open"))
-        elif share < 0.35:  # today, through the working day
-            plans.append((today + timedelta(hours=1 + rng.random() * 9), "open"))
+        elif share < 0.35:  # today, in the working hours still ahead (late: before midnight)
+            last = today + timedelta(hours=23, minutes=59)
+            start = max(today + timedelta(hours=9), now + timedelta(minutes=15))
+            end = min(max(today + timedelta(hours=18), start + timedelta(hours=1)), last)
+            plans.append((start + (end - start) * rng.random() if end > start else last, "open"))
         elif share < 0.65:  # upcoming
             plans.append((_office_time(rng, now + timedelta(days=rng.randint(1, 21))), "open"))
         elif share < 0.95:
