@@ -122,9 +122,9 @@ def test_an_mbox_is_matched_by_customer_and_contact_address_and_a_reupload_logs_
         ("Re: Invoice please", "outbound", chen, "chen@qingshan.example"),
     ]
     audits = session.scalars(
-        select(AuditEntry).where(
-            AuditEntry.action == "import", AuditEntry.entity_type == "interaction"
-        )
+        select(AuditEntry)
+        .where(AuditEntry.action == "import", AuditEntry.entity_type == "interaction")
+        .order_by(AuditEntry.id)
     ).all()
     assert [a.changes["logged"] for a in audits] == [5, 0]
     assert audits[0].changes["source"] == "mailbox.mbox"
