@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,14 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def as_utc(moment: datetime, zone: tzinfo | None = None) -> datetime:
+    """``moment`` as an aware UTC datetime, as the columns take it; a naive one is read in
+    ``zone`` (a time typed into a form in the user's zone), UTC when none is given."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone or UTC)
+    return moment.astimezone(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -92,6 +93,11 @@ class User(Timestamped, Versioned, Audited, Base):
     @property
     def label(self) -> str:
         return self.display_name or self.username
+
+    def zone(self, company: ZoneInfo) -> ZoneInfo:
+        """The user's own time zone, else the company's: times are shown and typed in it, and
+        it decides what "today" is."""
+        return ZoneInfo(self.timezone) if self.timezone else company
 
     def can(self, resource: str, action: str) -> bool:
         return self.is_active and self.role.allows(resource, action)

@@ -14,7 +14,6 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from guanxi.auth.models import User
-from guanxi.config import Settings
 from guanxi.customers import service as customer_service
 from guanxi.customers.models import Customer
 from guanxi.deps import DbSession, SettingsDep, require
@@ -30,7 +29,7 @@ from guanxi.interactions.labels import (
 from guanxi.interactions.models import Interaction
 from guanxi.interactions.schemas import InteractionCreate, InteractionUpdate
 from guanxi.web import i18n
-from guanxi.web.forms import FormData, FormInvalid, parse, refusals
+from guanxi.web.forms import FormData, FormInvalid, local_input, parse, refusals
 from guanxi.web.templating import ENVIRONMENT, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -47,12 +46,6 @@ ENVIRONMENT.globals["interaction_labels"] = LABELS
 CLEARABLE = ("subject", "notes", "outcome")
 
 
-def _zone(actor: User, settings: Settings) -> ZoneInfo:
-    # the zone pages show times in (guanxi.web.templating.activate_for): the user's or the
-    # company's; a time typed into a form means the same zone
-    return ZoneInfo(actor.timezone) if actor.timezone else settings.zone
-
-
 def _local_moment(text: str, zone: ZoneInfo) -> datetime:
     """A ``datetime-local`` field's value in the user's zone, as an aware time."""
     try:
@@ -66,10 +59,6 @@ def _local_day(text: str) -> date | None:
         return date.fromisoformat(text) if text else None
     except ValueError:
         return None
-
-
-def _local_input(moment: datetime, zone: ZoneInfo) -> str:
-    return moment.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
 
 
 def _form_fields(data: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
@@ -123,7 +112,7 @@ def interaction_list(
 ) -> HTMLResponse:
     """Filters live in the URL, so a filtered list is a link to share. ``from`` and ``to``
     are days in the user's time zone, both included."""
-    zone = _zone(actor, settings)
+    zone = actor.zone(settings.zone)
     first, last = _local_day(day_from), _local_day(day_to)
     customer = int(customer_id) if customer_id.isdigit() else None
     page = service.list_interactions(
@@ -208,7 +197,7 @@ def interaction_log(
     try:
         if customer is None:
             raise FormInvalid({"customer_id": i18n.gettext(N_("Choose a customer."))})
-        interaction_in = parse(InteractionCreate, _form_fields(data, _zone(actor, settings)))
+        interaction_in = parse(InteractionCreate, _form_fields(data, actor.zone(settings.zone)))
         with refusals(session):
             service.log(session, actor=actor, source="manual", **interaction_in.model_dump())
     except FormInvalid as invalid:
@@ -244,7 +233,7 @@ def _values(interaction: Interaction, zone: ZoneInfo) -> dict[str, Any]:
         "contact_id": interaction.contact_id or "",
         "opportunity_id": interaction.opportunity_id or "",
         "order_id": interaction.order_id or "",
-        "occurred_at": _local_input(interaction.occurred_at, zone),
+        "occurred_at": local_input(interaction.occurred_at, zone),
         "duration_minutes": "" if duration is None else f"{duration / 60:g}",
         "version": interaction.version,
     }
@@ -299,7 +288,7 @@ def interaction_record(
 ) -> HTMLResponse:
     interaction = service.get(session=session, actor=actor, interaction_id=interaction_id)
     return _record(
-        request, session, actor, interaction, _values(interaction, _zone(actor, settings))
+        request, session, actor, interaction, _values(interaction, actor.zone(settings.zone))
     )
 
 
@@ -316,7 +305,7 @@ def interaction_update(
     values = dict(data)
     version = str(data.get("version", ""))
     try:
-        interaction_in = parse(InteractionUpdate, _form_fields(data, _zone(actor, settings)))
+        interaction_in = parse(InteractionUpdate, _form_fields(data, actor.zone(settings.zone)))
         for name in CLEARABLE:
             if name in data and not str(data[name]).strip():
                 setattr(interaction_in, name, "")

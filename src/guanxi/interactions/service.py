@@ -10,7 +10,7 @@ e-mail and API paths all log through ``log``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -21,7 +21,7 @@ from guanxi.auth.visibility import restrict
 from guanxi.concurrency import ensure_version
 from guanxi.customers import service as customer_service
 from guanxi.customers.models import Contact, Customer
-from guanxi.db import utcnow
+from guanxi.db import as_utc, utcnow
 from guanxi.errors import N_, FieldError, InvalidInput, NotFound
 from guanxi.interactions.models import CHANNELS, DIRECTIONS, Interaction
 from guanxi.interactions.schemas import InteractionCreate, InteractionRead, InteractionUpdate
@@ -319,13 +319,6 @@ def delete(
     ensure_version(interaction.version, expected_version)
     session.delete(interaction)
     session.flush()
-
-
-def as_utc(moment: datetime) -> datetime:
-    """The moment in UTC as the store's columns take it (aware); naive input is taken as UTC."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 def _check_choices(*, channel: str, direction: str, source: str) -> list[FieldError]:

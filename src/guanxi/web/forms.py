@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
@@ -61,6 +63,11 @@ async def posted(request: Request) -> dict[str, Any]:
 
 
 FormData = Annotated[dict[str, Any], Depends(posted)]
+
+
+def local_input(moment: datetime | None, zone: ZoneInfo) -> str:
+    """A stored time as a ``datetime-local`` field shows it, in the user's zone."""
+    return moment.astimezone(zone).strftime("%Y-%m-%dT%H:%M") if moment else ""
 
 
 def parse(schema: type[SchemaT], data: dict[str, Any]) -> SchemaT:

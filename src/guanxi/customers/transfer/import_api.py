@@ -173,7 +173,7 @@ def import_errors(
 
 def zone_of(request: Request, actor: User) -> ZoneInfo:
     settings: Settings = request.app.state.settings
-    return ZoneInfo(actor.timezone) if actor.timezone else settings.zone
+    return actor.zone(settings.zone)
 
 
 def download(chunks: Iterator[bytes], file_format: str, filename: str) -> StreamingResponse:

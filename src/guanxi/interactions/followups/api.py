@@ -74,7 +74,7 @@ def my_day(
 ) -> MyDay:
     """The caller's open follow-ups: overdue, due later today and in the next 7 days; "today"
     is the caller's day in their own time zone (else the company's)."""
-    zone = followups.zone_of(actor, settings)
+    zone = actor.zone(settings.zone)
     day = followups.my_day(session=session, user=actor, now=utcnow(), zone=zone)
     return MyDay(
         date=day.date,
@@ -160,7 +160,7 @@ def complete_follow_up(
         actor=actor,
         follow_up=follow_up,
         completion_in=body,
-        zone=followups.zone_of(actor, settings),
+        zone=actor.zone(settings.zone),
         expected_version=expected_version,
     )
     reads = followups.to_reads(session, [done.follow_up] + ([done.next] if done.next else []))

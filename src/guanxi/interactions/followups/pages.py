@@ -20,7 +20,7 @@ from sqlalchemy import select
 from guanxi.auth.models import User
 from guanxi.auth.visibility import reachable_users
 from guanxi.customers import service as customer_service
-from guanxi.db import utcnow
+from guanxi.db import as_utc, utcnow
 from guanxi.deps import DbSession, SettingsDep, require
 from guanxi.errors import N_, NotFound
 from guanxi.interactions.followups import calendar_feed
@@ -34,7 +34,7 @@ from guanxi.interactions.followups.schemas import (
 from guanxi.interactions.labels import CHANNEL_LABELS, DIRECTION_LABELS, OUTCOME_LABELS
 from guanxi.interactions.models import FollowUp
 from guanxi.web import i18n
-from guanxi.web.forms import FormData, FormInvalid, parse, refusals
+from guanxi.web.forms import FormData, FormInvalid, local_input, parse, refusals
 from guanxi.web.pages import safe_next
 from guanxi.web.templating import redirect, render
 
@@ -64,11 +64,6 @@ WRONG_TIME = N_("Write the time as YYYY-MM-DD HH:MM.")
 # ---------------------------------------------------------------- local time at the boundary
 
 
-def _local_input(value: datetime | None, zone: ZoneInfo) -> str:
-    """A stored time as a ``datetime-local`` field shows it."""
-    return value.astimezone(zone).strftime("%Y-%m-%dT%H:%M") if value else ""
-
-
 def _from_local(data: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
     """The posted form with its local times as aware ISO times; raises FormInvalid for a
     time that cannot be read, naming the field."""
@@ -77,7 +72,7 @@ def _from_local(data: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
     due = str(cleaned.get("due_at") or "").strip()
     if due:
         try:
-            cleaned["due_at"] = followups.aware(datetime.fromisoformat(due), zone).isoformat()
+            cleaned["due_at"] = as_utc(datetime.fromisoformat(due), zone).isoformat()
         except ValueError:
             errors["due_at"] = i18n.gettext(WRONG_TIME)
     until = str(cleaned.get("recurrence_until") or "").strip()
@@ -93,10 +88,6 @@ def _from_local(data: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
     return cleaned
 
 
-def _zone(actor: User, settings: SettingsDep) -> ZoneInfo:
-    return followups.zone_of(actor, settings)
-
-
 # ---------------------------------------------------------------- my day
 
 
@@ -107,7 +98,7 @@ def my_day_page(
     settings: SettingsDep,
     actor: Annotated[User, require("interactions", "read")],
 ) -> HTMLResponse:
-    zone = _zone(actor, settings)
+    zone = actor.zone(settings.zone)
     day = followups.my_day(session=session, user=actor, now=utcnow(), zone=zone)
     names = followups.customer_names(session, day.overdue + day.today + day.upcoming)
     return render(
@@ -231,7 +222,7 @@ def follow_up_new(
     customer_id: str = "",
 ) -> HTMLResponse:
     tomorrow = datetime.combine(
-        utcnow().astimezone(_zone(actor, settings)).date() + timedelta(days=1),
+        utcnow().astimezone(actor.zone(settings.zone)).date() + timedelta(days=1),
         time(9),
     )
     values = {
@@ -254,7 +245,7 @@ def follow_up_create(
     actor: Annotated[User, require("interactions", "create")],
 ) -> Response:
     try:
-        follow_up_in = parse(FollowUpCreate, _from_local(data, _zone(actor, settings)))
+        follow_up_in = parse(FollowUpCreate, _from_local(data, actor.zone(settings.zone)))
         with refusals(session):
             follow_up = followups.create(session=session, actor=actor, follow_up_in=follow_up_in)
     except FormInvalid as invalid:
@@ -295,7 +286,7 @@ def _record(
             "previous": session.get(FollowUp, follow_up.previous_id)
             if follow_up.previous_id
             else None,
-            "due_local": _local_input(follow_up.due_at, _zone(actor, settings)),
+            "due_local": local_input(follow_up.due_at, actor.zone(settings.zone)),
             "overdue": follow_up.status == "open" and follow_up.due_at < utcnow(),
             "errors": invalid.errors if invalid else {},
             "message": invalid.message if invalid else None,
@@ -314,9 +305,9 @@ def follow_up_edit(
     actor: Annotated[User, require("interactions", "update")],
 ) -> HTMLResponse:
     follow_up = followups.get(session=session, actor=actor, follow_up_id=follow_up_id)
-    zone = _zone(actor, settings)
+    zone = actor.zone(settings.zone)
     values: dict[str, Any] = {name: getattr(follow_up, name) for name in FORM_FIELDS}
-    values["due_at"] = _local_input(follow_up.due_at, zone)
+    values["due_at"] = local_input(follow_up.due_at, zone)
     until = follow_up.recurrence_until
     values["recurrence_until"] = until.astimezone(zone).date().isoformat() if until else ""
     values["version"] = follow_up.version
@@ -338,7 +329,7 @@ def follow_up_update(
     # a text field emptied on the form is emptied in the record
     cleared = {k: "" for k in ("subject", "note") if k in fields and fields[k] == ""}
     try:
-        follow_up_in = parse(FollowUpUpdate, _from_local(fields, _zone(actor, settings)))
+        follow_up_in = parse(FollowUpUpdate, _from_local(fields, actor.zone(settings.zone)))
         for name, value in cleared.items():
             setattr(follow_up_in, name, value)
         if "recurrence_until" in fields and not fields["recurrence_until"]:
@@ -388,7 +379,7 @@ def follow_up_complete(
                 actor=actor,
                 follow_up=follow_up,
                 completion_in=completion_in,
-                zone=_zone(actor, settings),
+                zone=actor.zone(settings.zone),
             )
     except FormInvalid as invalid:
         follow_up = followups.get(session=session, actor=actor, follow_up_id=follow_up_id)
@@ -414,7 +405,7 @@ def follow_up_reschedule(
 ) -> Response:
     follow_up = followups.get(session=session, actor=actor, follow_up_id=follow_up_id)
     try:
-        local = _from_local({"due_at": data.get("due_at", "")}, _zone(actor, settings))
+        local = _from_local({"due_at": data.get("due_at", "")}, actor.zone(settings.zone))
         reschedule_in = parse(FollowUpReschedule, local)
         with refusals(session):
             followups.reschedule(session=session, follow_up=follow_up, due_at=reschedule_in.due_at)

@@ -41,7 +41,7 @@ from guanxi import mail, reminder_mail
 from guanxi.auth.models import User
 from guanxi.config import Settings
 from guanxi.customers.models import Customer
-from guanxi.db import Database, UTCDateTime, utcnow
+from guanxi.db import Database, UTCDateTime, as_utc, utcnow
 from guanxi.errors import N_
 from guanxi.interactions.followups import service as followups
 from guanxi.interactions.models import FollowUp, FollowUpReminder
@@ -165,7 +165,7 @@ def _values(
     session: Session, settings: Settings, follow_up: FollowUp, assignee: User
 ) -> dict[str, str]:
     customer = session.get(Customer, follow_up.customer_id)
-    local = follow_up.due_at.astimezone(followups.zone_of(assignee, settings))
+    local = follow_up.due_at.astimezone(assignee.zone(settings.zone))
     return {
         "customer": customer.name if customer is not None else "",
         "subject": follow_up.subject,
@@ -193,7 +193,7 @@ def _message(
         return None  # the claim stays: nothing is sent about a customer they cannot see
     translations = i18n.translations(assignee.locale or settings.default_locale)
     values = _values(session, settings, follow_up, assignee)
-    values["due"] = reminder.due_at.astimezone(followups.zone_of(assignee, settings)).strftime(
+    values["due"] = reminder.due_at.astimezone(assignee.zone(settings.zone)).strftime(
         "%Y-%m-%d %H:%M"
     )
     if not values["subject"]:
@@ -230,7 +230,7 @@ def remind_command(
 
     current = settings()
     try:
-        moment = followups.aware(datetime.fromisoformat(now)) if now else None
+        moment = as_utc(datetime.fromisoformat(now)) if now else None
     except ValueError:
         raise CliError("--now: write the time as YYYY-MM-DDTHH:MM") from None
     db = database(current)

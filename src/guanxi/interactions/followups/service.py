@@ -23,10 +23,9 @@ from sqlalchemy.orm import Session
 from guanxi.auth.models import User
 from guanxi.auth.visibility import ensure_may_hand_to, restrict
 from guanxi.concurrency import ensure_version
-from guanxi.config import Settings
 from guanxi.customers import service as customer_service
 from guanxi.customers.models import Contact, Customer
-from guanxi.db import utcnow
+from guanxi.db import as_utc, utcnow
 from guanxi.errors import N_, Conflict, FieldError, InvalidInput, NotFound
 from guanxi.interactions import service as interaction_service
 from guanxi.interactions.followups import recurrence
@@ -51,18 +50,6 @@ RECURRENCE_LABELS = {
 }
 ASSIGNED = N_("{by} gave you a follow-up with {customer}: {subject}")
 STATUS_LABELS = {"open": N_("Open"), "done": N_("Done"), "cancelled": N_("Cancelled")}
-
-
-def zone_of(user: User, settings: Settings) -> ZoneInfo:
-    """The user's own time zone, else the company's: it decides what "today" is."""
-    return ZoneInfo(user.timezone) if user.timezone else settings.zone
-
-
-def aware(moment: datetime, zone: ZoneInfo | None = None) -> datetime:
-    """An aware UTC datetime; a naive one is read in ``zone`` (UTC when not given)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone or UTC)
-    return moment.astimezone(UTC)
 
 
 # ---------------------------------------------------------------- reading
@@ -109,9 +96,9 @@ def list_follow_ups(
     if status:
         stmt = stmt.where(FollowUp.status == status)
     if due_from is not None:
-        stmt = stmt.where(FollowUp.due_at >= aware(due_from))
+        stmt = stmt.where(FollowUp.due_at >= as_utc(due_from))
     if due_to is not None:
-        stmt = stmt.where(FollowUp.due_at < aware(due_to))
+        stmt = stmt.where(FollowUp.due_at < as_utc(due_to))
     return paginate_sorted(session, stmt, FollowUp.due_at, FollowUp.id, limit=limit, cursor=cursor)
 
 
@@ -163,7 +150,7 @@ class Day:
 def my_day(*, session: Session, user: User, now: datetime, zone: ZoneInfo) -> Day:
     """The user's open follow-ups: overdue (due before ``now``), the rest of today, and the
     next ``UPCOMING_DAYS`` days, where "today" is the user's calendar day in ``zone``."""
-    now = aware(now)
+    now = as_utc(now)
     local_today = now.astimezone(zone).date()
     end_of_today = datetime.combine(local_today + timedelta(days=1), time(), zone)
     horizon = end_of_today + timedelta(days=UPCOMING_DAYS)
@@ -215,14 +202,14 @@ def create(*, session: Session, actor: User, follow_up_in: FollowUpCreate) -> Fo
         contact_id=follow_up_in.contact_id,
         assignee_id=assignee_id,
         created_by_id=actor.id,
-        due_at=aware(follow_up_in.due_at),
+        due_at=as_utc(follow_up_in.due_at),
         channel=follow_up_in.channel,
         subject=follow_up_in.subject.strip(),
         note=follow_up_in.note,
         recurrence=follow_up_in.recurrence,
         recurrence_interval=follow_up_in.recurrence_interval,
         recurrence_until=(
-            aware(follow_up_in.recurrence_until) if follow_up_in.recurrence_until else None
+            as_utc(follow_up_in.recurrence_until) if follow_up_in.recurrence_until else None
         ),
         opportunity_id=follow_up_in.opportunity_id,
     )
@@ -268,7 +255,7 @@ def update(
     handed_over = changes.get("assignee_id") not in (None, follow_up.assignee_id)
     for name, value in changes.items():
         if name in ("due_at", "recurrence_until") and value is not None:
-            value = aware(value)
+            value = as_utc(value)
         if value is None and name in _NOT_EMPTIABLE:
             continue  # these cannot be emptied; null means "unchanged"
         if name == "subject":
@@ -291,7 +278,7 @@ def reschedule(
     """Move an open follow-up to a new due time; the new time gets a reminder of its own."""
     ensure_version(follow_up.version, expected_version)
     _ensure_open(follow_up)
-    follow_up.due_at = aware(due_at)
+    follow_up.due_at = as_utc(due_at)
     session.flush()
     return follow_up
 
@@ -411,7 +398,7 @@ def _check(
 
 
 def _check_until(due_at: datetime, until: datetime | None) -> list[FieldError]:
-    if until is not None and aware(until) < aware(due_at):
+    if until is not None and as_utc(until) < as_utc(due_at):
         return [FieldError("recurrence_until", N_("Must not be before the due time."))]
     return []
 

@@ -30,7 +30,7 @@ from guanxi.auth.models import User
 from guanxi.auth.visibility import restrict
 from guanxi.config import Settings
 from guanxi.customers.models import Contact, Customer, CustomerEmail
-from guanxi.db import utcnow
+from guanxi.db import as_utc, utcnow
 from guanxi.errors import (
     N_,
     FieldError,
@@ -207,7 +207,7 @@ def _date(message: EmailMessage) -> datetime:
     raw = message.get("Date")
     if raw:
         try:
-            return interactions.as_utc(parsedate_to_datetime(str(raw)))
+            return as_utc(parsedate_to_datetime(str(raw)))
         except (TypeError, ValueError, IndexError):
             pass
     return utcnow()
