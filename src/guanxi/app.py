@@ -145,7 +145,7 @@ def create_app(
     embedded_worker: bool | None = None,
 ) -> FastAPI:
     """Build the app. Tests pass ``sessions`` bound to a rolled-back transaction."""
-    db = database or Database(settings.database_url)
+    db = database or Database(settings.database_url, timezone=settings.timezone)
     crypto.configure(settings)
     queue = job_queue or jobs.build_queue(settings, db)
     run_worker = settings.embedded_worker if embedded_worker is None else embedded_worker

@@ -37,7 +37,7 @@ def settings() -> Settings:
 
 
 def database(current: Settings) -> Database:
-    return Database(current.database_url)
+    return Database(current.database_url, timezone=current.timezone)
 
 
 def operator() -> AuditActor:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     JSON,
@@ -140,13 +141,28 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+TIMEZONE_KEY = "guanxi.timezone"
+
+
+def company_zone(session: Session) -> ZoneInfo:
+    """The company's time zone (``GUANXI_TIMEZONE``), which decides where a calendar day of a
+    report or filter begins."""
+    return ZoneInfo(session.info.get(TIMEZONE_KEY, DEFAULT_TIMEZONE))
+
+
 class Database:
     """An engine and its session factory; one per process and database URL."""
 
-    def __init__(self, database_url: str, **engine_kwargs: Any) -> None:
+    def __init__(
+        self, database_url: str, *, timezone: str = DEFAULT_TIMEZONE, **engine_kwargs: Any
+    ) -> None:
         self.url = database_url
         self.engine = make_engine(database_url, **engine_kwargs)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # every session knows the company's clock, for rules that count calendar days
+        self.sessions = sessionmaker(
+            self.engine, expire_on_commit=False, info={TIMEZONE_KEY: timezone}
+        )
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:

@@ -22,6 +22,7 @@ from guanxi.customers.models import Customer
 EXTENSION_MODULES: tuple[str, ...] = (
     "guanxi.sales.customer_records",
     "guanxi.analytics.customer_records",
+    "guanxi.analytics.list_filters",
     "guanxi.interactions.customer_records",
     "guanxi.interactions.timeline_sources",
     "guanxi.interactions.followups.customer_records",

@@ -14,6 +14,7 @@ How a fragment is looked up (measured choices, DESIGN.md "Search"):
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -70,6 +71,58 @@ class CustomerFilter:
     created_to: date | None = None
     custom: dict[str, str] = field(default_factory=dict)
     ids: list[int] | None = None
+    # values of the filters other domains add (``register_filter``), by URL parameter
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """A customer-list filter another domain adds (the mining centre's scores, saved segments):
+    the URL parameters it reads, the condition it makes of their values (raising ``InvalidInput``
+    naming the parameter for a bad one) and the words a chip on the list page shows for it.
+
+    Several parameters form one filter when they must be read together (an order placed in a
+    period *and* through a channel is one order)."""
+
+    name: str
+    params: tuple[str, ...]
+    clause: Callable[[Session, Mapping[str, str]], ColumnElement[bool]]
+    describe: Callable[[Session, Mapping[str, str]], str]
+
+
+_list_filters: dict[str, ListFilter] = {}
+
+
+def register_filter(list_filter: ListFilter) -> None:
+    _list_filters[list_filter.name] = list_filter
+
+
+def list_filters() -> list[ListFilter]:
+    """Every registered filter, once the domains that add them are loaded."""
+    from guanxi.customers import extensions
+
+    extensions.load()
+    return list(_list_filters.values())
+
+
+def extra_params() -> frozenset[str]:
+    """The URL parameters the registered filters read."""
+    return frozenset(param for f in list_filters() for param in f.params)
+
+
+def _chosen(list_filter: ListFilter, spec: CustomerFilter) -> dict[str, str]:
+    return {p: spec.extra[p] for p in list_filter.params if spec.extra.get(p)}
+
+
+def describe_extra(session: Session, spec: CustomerFilter) -> list[tuple[str, list[str]]]:
+    """(words, parameters) for each registered filter ``spec`` uses, for the list page's chips
+    (removing a chip drops its parameters from the URL)."""
+    described = []
+    for list_filter in list_filters():
+        values = _chosen(list_filter, spec)
+        if values:
+            described.append((list_filter.describe(session, values), list(values)))
+    return described
 
 
 def _fts_phrase(term: str) -> str:
@@ -163,6 +216,11 @@ def filter_clauses(session: Session, spec: CustomerFilter) -> list[ColumnElement
         clauses.append(Customer.custom_fields[key].as_string() == value)
     if spec.ids is not None:
         clauses.append(Customer.id.in_(spec.ids))
+    if spec.extra:
+        for list_filter in list_filters():
+            values = _chosen(list_filter, spec)
+            if values:
+                clauses.append(list_filter.clause(session, values))
     return clauses
 
 
@@ -210,4 +268,5 @@ def filter_from_query(params: Any) -> CustomerFilter:
         created_to=day("created_to"),
         custom={k[3:]: str(v) for k, v in params.items() if k.startswith("cf.") and str(v)},
         ids=ids,
+        extra={name: one(name)[:200] for name in extra_params() if one(name)},
     )
