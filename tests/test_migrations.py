@@ -55,4 +55,6 @@ def test_every_foreign_key_column_is_indexed(database: Database):
         "order_returns.created_by_id",
         "record_shares.granted_by_id",
         "shipments.created_by_id",
+        "summary_mailings.run_id",
+        "summary_mailings.user_id",
     ]

@@ -6,6 +6,7 @@ from guanxi.analytics.models import (
     CustomerRecommendation,
     CustomerScore,
     SimilarCustomer,
+    SummaryMailing,
 )
 from guanxi.audit.models import AuditChainHead, AuditEntry, SubjectKey
 from guanxi.auth.models import (
@@ -43,6 +44,7 @@ from guanxi.interactions.models import (
     VisitorLink,
     WebEvent,
 )
+from guanxi.marketing.segments.models import Segment
 from guanxi.notifications.models import Notification
 from guanxi.sales.models import (
     Contract,
@@ -106,8 +108,10 @@ __all__ = [
     "RolePermission",
     "Shipment",
     "ShipmentLine",
+    "Segment",
     "SimilarCustomer",
     "SubjectKey",
+    "SummaryMailing",
     "Tag",
     "TagCategory",
     "Team",

@@ -12,7 +12,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, Float, ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy import (
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from guanxi.db import Base, BigId, utcnow
@@ -142,3 +152,23 @@ class SimilarCustomer(Base):
         BigId, ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
     )
     similarity: Mapped[float] = mapped_column(Float)
+
+
+class SummaryMailing(Base):
+    """The weekly management summary (分析与报告) mailed to one manager for one week: at most one
+    row per (week, user), so a restarted or second worker cannot mail it twice.
+
+    ``emailed_at`` is claimed by a conditional UPDATE before the mail is sent (the reminder
+    mailer's rule, ``guanxi.reminder_mail``)."""
+
+    __tablename__ = "summary_mailings"
+    __table_args__ = (UniqueConstraint("week", "user_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    week: Mapped[str] = mapped_column(String(10))  # ISO week, 2026-W50
+    user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    run_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("analysis_runs.id", ondelete="SET NULL")
+    )
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    emailed_at: Mapped[datetime | None] = mapped_column()

@@ -1,0 +1,1 @@
+"""Saved segments (客户细分): dynamic customer filters over profile fields and scores."""
