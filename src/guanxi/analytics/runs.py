@@ -108,18 +108,25 @@ def _all_customer_ids(session: Session) -> np.ndarray:
     return np.fromiter(ids, dtype=np.int64)
 
 
+def _until(table: pa.Table, end: dt.date) -> pa.Table:
+    """The rows of a log up to and including the company day ``end``: a run as of an earlier
+    day sees the store as it was then (its data range, counts and association rules too)."""
+    limit = pa.scalar(dt.datetime.combine(end + dt.timedelta(days=1), dt.time()), inputs.TIMESTAMP)
+    return table.filter(pc.less(table.column("ts"), limit))
+
+
 def load_input(db: Database, session: Session, *, end: dt.date, timezone: str) -> ScoringInput:
-    """Everything a run reads from the store, as Arrow: orders and their lines, logged
-    interactions and known customers' web events. Tickets are empty until the service desk
-    keeps them."""
+    """Everything a run reads from the store up to ``end``, as Arrow: orders and their lines,
+    logged interactions and known customers' web events. Tickets are empty until the service
+    desk keeps them."""
     return ScoringInput(
         end=end,
         customer_ids=_all_customer_ids(session),
-        transactions=sources.transactions(db.engine, timezone=timezone),
-        lines=sources.lines(db.engine, timezone=timezone),
-        interactions=sources.interactions(db.engine, timezone=timezone),
+        transactions=_until(sources.transactions(db.engine, timezone=timezone), end),
+        lines=_until(sources.lines(db.engine, timezone=timezone), end),
+        interactions=_until(sources.interactions(db.engine, timezone=timezone), end),
         tickets=inputs.empty(inputs.TICKETS),
-        events=sources.web_events(db.engine, timezone=timezone),
+        events=_until(sources.web_events(db.engine, timezone=timezone), end),
     )
 
 
