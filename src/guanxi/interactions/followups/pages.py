@@ -220,6 +220,7 @@ def follow_up_new(
     settings: SettingsDep,
     actor: Annotated[User, require("interactions", "create")],
     customer_id: str = "",
+    subject: str = "",
 ) -> HTMLResponse:
     tomorrow = datetime.combine(
         utcnow().astimezone(actor.zone(settings.zone)).date() + timedelta(days=1),
@@ -227,6 +228,7 @@ def follow_up_new(
     )
     values = {
         "customer_id": customer_id,
+        "subject": subject[:200],  # prefilled by links such as the portrait's next best action
         "due_at": tomorrow.strftime("%Y-%m-%dT%H:%M"),
         "assignee_id": actor.id,
         "channel": "phone",
