@@ -140,14 +140,21 @@ def test_lifecycle_movements_since_the_previous_run(
     assert body["run_id"] == newer.id and body["previous_run_id"] == book["run"].id
     stages = {row["stage"]: row["customers"] for row in body["stages"]}
     assert stages["decline"] == 1 and stages["lost"] == 0  # bob's customer is not alice's
-    assert body["movements"] == [{"from_stage": "stability", "to_stage": "decline", "customers": 1}]
+    assert body["movements"] == [
+        {
+            "from_stage": "stability",
+            "to_stage": "decline",
+            "customers": 1,
+            "link": "/customers?stage_before=stability&stage=decline",
+        }
+    ]
 
 
 def test_rfm_segments_and_grid(client: TestClient, book: dict) -> None:
     body = client.get("/api/v1/analytics/rfm", headers=book["bob"]).json()
     segments = {row["segment"]: row["customers"] for row in body["segments"]}
     assert segments["champions"] == 2 and sum(segments.values()) == 2
-    assert body["grid"] == [{"r": 3, "f": 3, "customers": 2}]
+    assert body["grid"] == [{"r": 3, "f": 3, "customers": 2, "link": "/customers?r=3&f=3"}]
 
 
 def test_clv_equity_is_the_sum_of_visible_clv(client: TestClient, book: dict) -> None:

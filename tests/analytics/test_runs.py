@@ -77,6 +77,8 @@ def test_analyze_scores_every_customer_and_keeps_the_run(env: dict[str, str], db
     for customer_id in shop.prospects:
         assert scores[customer_id].lifecycle_stage == "prospect"
     buyers = [scores[customer_id] for customer_id in shop.customers]
+    assert sum(score.orders for score in buyers) == shop.orders
+    assert all(score.orders >= score.frequency + 1 for score in buyers)
     assert {score.tier for score in buyers} <= {"vip", "key", "ordinary", "unprofitable"}
     assert sum(score.tier == "vip" for score in buyers) == 3  # the top 1% of 300
     for score in buyers:

@@ -8,12 +8,14 @@ value pyramid is that of their own customers. Reading needs ``analytics:read``; 
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, status
 
 from guanxi import jobs, settings_store
 from guanxi.analytics import customer_reads, service, visible_scores
+from guanxi.analytics.dashboard_scope import Scope, scope_from
 from guanxi.analytics.models import AnalysisRun
 from guanxi.analytics.params import SETTINGS_KEY, AnalysisParameters
 from guanxi.auth.models import User
@@ -25,51 +27,85 @@ router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
 Reader = Annotated[User, require("analytics", "read")]
 
 
+def _scope(
+    bought_from: Annotated[
+        dt.date | None, Query(description="Customers who placed an order from this day")
+    ] = None,
+    bought_to: Annotated[dt.date | None, Query(description="... up to this day")] = None,
+    channel: Annotated[
+        str | None, Query(max_length=20, description="... through this sales channel")
+    ] = None,
+    team_id: Annotated[int | None, Query(ge=1, description="Customers of this team")] = None,
+    region: Annotated[
+        str | None, Query(max_length=60, description="Customers in this region")
+    ] = None,
+) -> Scope:
+    """The dashboards' filters (the customer list's parameters of the same names)."""
+    given = {
+        "bought_from": bought_from.isoformat() if bought_from else None,
+        "bought_to": bought_to.isoformat() if bought_to else None,
+        "channel": channel,
+        "team_id": str(team_id) if team_id else None,
+        "region": region,
+    }
+    return scope_from({name: value for name, value in given.items() if value})
+
+
+ScopeDep = Annotated[Scope, Depends(_scope)]
+
+
 @router.get("/tiers")
-def read_tiers(session: DbSession, actor: Reader) -> dict[str, Any]:
+def read_tiers(session: DbSession, actor: Reader, scope: ScopeDep) -> dict[str, Any]:
     """Value tiers (屈从型 VIP, 关怀型 key, 适应型 ordinary, 冷漠型 unprofitable): customers,
     revenue, profit, share of profit and CLV per tier."""
-    return service.tiers(session=session, actor=actor)
+    return service.tiers(session=session, actor=actor, scope=scope)
 
 
 @router.get("/pareto")
 def read_pareto(
     session: DbSession,
     actor: Reader,
+    scope: ScopeDep,
     share: Annotated[float, Query(gt=0, le=1, description="The top share, 0.2 = 20%")] = 0.2,
     points: Annotated[int, Query(ge=2, le=200)] = 20,
     top: Annotated[int, Query(ge=0, le=1000, description="How many top customers to list")] = 50,
 ) -> dict[str, Any]:
-    """Lorenz curve, Gini and the share of profit from the top customers, and who they are."""
-    return service.pareto(session=session, actor=actor, share=share, points=points, top=top)
+    """Lorenz curve, Gini and the share of profit from the top customers, who they are, and the
+    customers by tenths of profit."""
+    return service.pareto(
+        session=session, actor=actor, share=share, points=points, top=top, scope=scope
+    )
 
 
 @router.get("/lifecycle")
-def read_lifecycle(session: DbSession, actor: Reader) -> dict[str, Any]:
+def read_lifecycle(session: DbSession, actor: Reader, scope: ScopeDep) -> dict[str, Any]:
     """Customers per lifecycle stage and movements between stages since the previous run."""
-    return service.lifecycle(session=session, actor=actor)
+    return service.lifecycle(session=session, actor=actor, scope=scope)
 
 
 @router.get("/rfm")
-def read_rfm(session: DbSession, actor: Reader) -> dict[str, Any]:
+def read_rfm(session: DbSession, actor: Reader, scope: ScopeDep) -> dict[str, Any]:
     """RFM segments and the recency x frequency grid."""
-    return service.rfm(session=session, actor=actor)
+    return service.rfm(session=session, actor=actor, scope=scope)
 
 
 @router.get("/clv")
-def read_clv(session: DbSession, actor: Reader) -> dict[str, Any]:
+def read_clv(session: DbSession, actor: Reader, scope: ScopeDep) -> dict[str, Any]:
     """CLV distribution, customer equity (客户资产) and the fitted models' diagnostics."""
-    return service.clv(session=session, actor=actor)
+    return service.clv(session=session, actor=actor, scope=scope)
 
 
 @router.get("/cohorts")
-def read_cohorts(session: DbSession, actor: Reader, settings: SettingsDep) -> dict[str, Any]:
+def read_cohorts(
+    session: DbSession, actor: Reader, settings: SettingsDep, scope: ScopeDep
+) -> dict[str, Any]:
     """Acquisition-month cohorts: retention and revenue per month since the first purchase."""
     return service.cohorts(
         session=session,
         actor=actor,
         database_engine=getattr(session.get_bind(), "engine", session.get_bind()),
         timezone=settings.timezone,
+        scope=scope,
     )
 
 
@@ -77,10 +113,12 @@ def read_cohorts(session: DbSession, actor: Reader, settings: SettingsDep) -> di
 def read_churn(
     session: DbSession,
     actor: Reader,
+    scope: ScopeDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
-    """Churn risk by tier and stage, the churn-cause model (AUC, effects), win-back candidates."""
-    return customer_reads.churn(session=session, actor=actor, limit=limit)
+    """Churn risk by tier, stage and RFM segment, the churn-cause model (AUC, effects), win-back
+    candidates."""
+    return customer_reads.churn(session=session, actor=actor, limit=limit, scope=scope)
 
 
 @router.get("/recommendations/{customer_id}")

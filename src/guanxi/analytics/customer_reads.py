@@ -10,6 +10,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from guanxi.analytics import churn as churn_rules
+from guanxi.analytics.dashboard_scope import NO_SCOPE, Scope
 from guanxi.analytics.models import CustomerRecommendation, CustomerScore, SimilarCustomer
 from guanxi.analytics.visible_scores import current_run, header, report, visible
 from guanxi.auth.models import User
@@ -20,17 +21,24 @@ from guanxi.sales.models import Product
 WINBACK_STAGES = ("decline", "lost")
 
 
-def churn(*, session: Session, actor: User, limit: int = 50) -> dict[str, Any]:
-    """Churn risk by tier and by lifecycle stage, the churn-cause model's report, and win-back
-    candidates (declining or lost customers of high past value) among the visible customers."""
+GROUPINGS = (
+    ("by_tier", CustomerScore.tier, "tier"),
+    ("by_stage", CustomerScore.lifecycle_stage, "stage"),
+    ("by_segment", CustomerScore.rfm_segment, "rfm"),
+)
+
+
+def churn(
+    *, session: Session, actor: User, limit: int = 50, scope: Scope = NO_SCOPE
+) -> dict[str, Any]:
+    """Churn risk by tier, lifecycle stage and RFM segment (each group linking to its high-risk
+    customers), the churn-cause model's report, and win-back candidates (declining or lost
+    customers of high past value) among the visible customers."""
     run = current_run(session)
     base = and_(CustomerScore.run_id == run.id, CustomerScore.churn_risk.is_not(None))
     high = run.parameters.get("churn_high_risk", 0.6)
     groups = {}
-    for name, column in (
-        ("by_tier", CustomerScore.tier),
-        ("by_stage", CustomerScore.lifecycle_stage),
-    ):
+    for name, column, param in GROUPINGS:
         rows = session.execute(
             visible(
                 session,
@@ -41,8 +49,9 @@ def churn(*, session: Session, actor: User, limit: int = 50) -> dict[str, Any]:
                     func.avg(CustomerScore.churn_risk),
                     func.count().filter(CustomerScore.churn_risk >= high),
                 )
-                .where(base)
+                .where(base, column != "")
                 .group_by(column),
+                scope,
             )
         ).all()
         groups[name] = [
@@ -51,6 +60,7 @@ def churn(*, session: Session, actor: User, limit: int = 50) -> dict[str, Any]:
                 "customers": int(row[1]),
                 "mean_risk": float(row[2] or 0),
                 "high_risk": int(row[3]),
+                "link": scope.drill(**{param: row[0]}, churn_risk_min=high),
             }
             for row in rows
         ]
@@ -59,11 +69,13 @@ def churn(*, session: Session, actor: User, limit: int = 50) -> dict[str, Any]:
         "high_risk_threshold": high,
         **groups,
         "model": report(session, run, "churn"),
-        "winback_candidates": _winback(session, actor, run.id, limit),
+        "winback_candidates": _winback(session, actor, run.id, limit, scope),
     }
 
 
-def _winback(session: Session, actor: User, run_id: int, limit: int) -> list[dict[str, Any]]:
+def _winback(
+    session: Session, actor: User, run_id: int, limit: int, scope: Scope = NO_SCOPE
+) -> list[dict[str, Any]]:
     """Win-back candidates (客户的挽回) among the visible customers, ranked by the one rule in
     ``churn.winback_candidates`` (past margin x P(alive), declining or lost, still reachable)."""
     rows = session.execute(
@@ -84,6 +96,7 @@ def _winback(session: Session, actor: User, run_id: int, limit: int) -> list[dic
                 CustomerScore.margin > 0,
                 CustomerScore.p_alive.is_not(None),
             ),
+            scope,
         )
     ).all()
     if not rows:

@@ -211,9 +211,7 @@ def order_conditions(session: Session, values: Mapping[str, str]) -> list[Any]:
 
 
 def _midnight(day: dt.date, zone: dt.tzinfo) -> dt.datetime:
-    # stored times are naive UTC
-    local = dt.datetime.combine(day, dt.time(), tzinfo=zone)
-    return local.astimezone(dt.UTC).replace(tzinfo=None)
+    return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
 
 
 def _orders_clause(session: Session, values: Mapping[str, str]) -> ColumnElement[bool]:

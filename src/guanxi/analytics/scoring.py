@@ -160,7 +160,8 @@ def score(
     progress("lifecycle", STEPS[2][1])
     frame = (
         sm.merge(rfm_frame.drop(columns=["frequency"], errors="ignore"), on="customer_id")
-        .merge(tier_frame, on="customer_id", how="left")
+        # the tier frame repeats the order count; the summary's is the one kept
+        .merge(tier_frame.drop(columns=["orders"]), on="customer_id", how="left")
         .merge(trend_frame[["customer_id", "trend", "days_since_last"]], on="customer_id")
     )
     for name in ("p_alive", "expected_purchases", "expected_spend", "clv"):

@@ -9,9 +9,12 @@ the visible rows, so the rule lives in one place whoever asks.
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
@@ -19,6 +22,7 @@ from sqlalchemy.orm import Session, aliased
 from guanxi.analytics import lifecycle as lifecycle_rules
 from guanxi.analytics import rfm as rfm_rules
 from guanxi.analytics import tiers as tier_rules
+from guanxi.analytics.dashboard_scope import NO_SCOPE, Scope
 from guanxi.analytics.models import AnalysisRun, CustomerScore
 from guanxi.analytics.visible_scores import (
     as_float,
@@ -34,7 +38,7 @@ from guanxi.customers.models import Customer
 HISTOGRAM_BINS = 20
 
 
-def tiers(*, session: Session, actor: User) -> dict[str, Any]:
+def tiers(*, session: Session, actor: User, scope: Scope = NO_SCOPE) -> dict[str, Any]:
     """The value-tier pyramid: customers, revenue, profit, share of profit and CLV per tier."""
     run = current_run(session)
     rows = session.execute(
@@ -50,6 +54,7 @@ def tiers(*, session: Session, actor: User) -> dict[str, Any]:
             )
             .where(CustomerScore.run_id == run.id, CustomerScore.tier != "")
             .group_by(CustomerScore.tier),
+            scope,
         )
     ).all()
     by_tier = {row[0]: row for row in rows}
@@ -67,12 +72,13 @@ def tiers(*, session: Session, actor: User) -> dict[str, Any]:
                 "profit": round(profit, 2),
                 "profit_share": profit / total_profit if total_profit > 0 else None,
                 "clv": round(as_float(row[4]) if row else 0.0, 2),
+                "link": scope.drill(tier=key),
             }
         )
     return {**header(run), "tiers": result}
 
 
-def _profits(session: Session, actor: User, run: AnalysisRun) -> pa.Table:
+def _profits(session: Session, actor: User, run: AnalysisRun, scope: Scope) -> pa.Table:
     rows = session.execute(
         visible(
             session,
@@ -80,6 +86,7 @@ def _profits(session: Session, actor: User, run: AnalysisRun) -> pa.Table:
             select(CustomerScore.customer_id, CustomerScore.profit).where(
                 CustomerScore.run_id == run.id, CustomerScore.first_purchase.is_not(None)
             ),
+            scope,
         )
     ).all()
     return pa.table(
@@ -99,15 +106,22 @@ def _names(session: Session, ids: Sequence[int]) -> dict[int, str]:
 
 
 def pareto(
-    *, session: Session, actor: User, share: float = 0.2, points: int = 20, top: int = 50
+    *,
+    session: Session,
+    actor: User,
+    share: float = 0.2,
+    points: int = 20,
+    top: int = 50,
+    scope: Scope = NO_SCOPE,
 ) -> dict[str, Any]:
     """Lorenz (concentration) curve, Gini and the share of profit from the top ``share`` of the
-    visible customers, with the first ``top`` of them by name."""
+    visible customers, with the first ``top`` of them by name, and the customers by tenths of
+    profit (``groups``, each with the list behind it)."""
     from guanxi.analytics import engine as engines
     from guanxi.analytics import pareto as rules
 
     run = current_run(session)
-    profits = _profits(session, actor, run)
+    profits = _profits(session, actor, run, scope)
     with engines.opened("duckdb", threads=1) as engine:
         table = engine.table(profits)
         curve = engine.to_arrow(rules.lorenz(table, points=points)).to_pylist()
@@ -127,10 +141,55 @@ def pareto(
         "gini": gini,
         "curve": curve,
         "top_customers": leaders,
+        "groups": profit_groups(profits.column("profit").to_numpy(), scope),
+        "top_link": _top_link(profits.column("profit").to_numpy(), share, scope),
     }
 
 
-def _stage_counts(session: Session, actor: User, run_id: int) -> dict[str, int]:
+PARETO_GROUPS = 10
+
+
+def _thresholds(profit: np.ndarray, shares: Sequence[float]) -> list[float]:
+    """The profit of the last customer inside each top share (customers ranked by profit)."""
+    ranked = np.sort(profit)[::-1]
+    return [float(ranked[max(math.ceil(len(ranked) * s), 1) - 1]) for s in shares]
+
+
+def profit_groups(profit: np.ndarray, scope: Scope) -> list[dict[str, Any]]:
+    """Customers by tenths of profit rank (top 10%, 10-20%, ...), each bar bounded by the profit
+    of its last customer so that the list behind it (``profit_min``, ``profit_under``) holds
+    exactly the customers it counts; ties at a bound fall into the higher bar."""
+    if not len(profit):
+        return []
+    total = float(profit[profit > 0].sum())
+    bounds = _thresholds(profit, [(k + 1) / PARETO_GROUPS for k in range(PARETO_GROUPS)])
+    groups, upper = [], None
+    for k, low in enumerate(bounds):
+        if upper is not None and low >= upper:
+            continue  # ties swallowed this tenth into the one above
+        inside = profit >= low if upper is None else (profit >= low) & (profit < upper)
+        amount = float(profit[inside].sum())
+        groups.append(
+            {
+                "from_share": k / PARETO_GROUPS,
+                "to_share": (k + 1) / PARETO_GROUPS,
+                "customers": int(inside.sum()),
+                "profit": round(amount, 2),
+                "profit_share": amount / total if total > 0 else None,
+                "link": scope.drill(orders_min=1, profit_min=low, profit_under=upper),
+            }
+        )
+        upper = low
+    return groups
+
+
+def _top_link(profit: np.ndarray, share: float, scope: Scope) -> str | None:
+    if not len(profit):
+        return None
+    return scope.drill(orders_min=1, profit_min=_thresholds(profit, [share])[0])
+
+
+def _stage_counts(session: Session, actor: User, run_id: int, scope: Scope) -> dict[str, int]:
     rows = session.execute(
         visible(
             session,
@@ -138,6 +197,7 @@ def _stage_counts(session: Session, actor: User, run_id: int) -> dict[str, int]:
             select(CustomerScore.lifecycle_stage, func.count())
             .where(CustomerScore.run_id == run_id)
             .group_by(CustomerScore.lifecycle_stage),
+            scope,
         )
     ).all()
     return {row[0]: int(row[1]) for row in rows}
@@ -152,10 +212,10 @@ def _previous_run(session: Session, run: AnalysisRun) -> AnalysisRun | None:
     ).first()
 
 
-def lifecycle(*, session: Session, actor: User) -> dict[str, Any]:
+def lifecycle(*, session: Session, actor: User, scope: Scope = NO_SCOPE) -> dict[str, Any]:
     """Customers per lifecycle stage, and the movements between stages since the previous run."""
     run = current_run(session)
-    counts = _stage_counts(session, actor, run.id)
+    counts = _stage_counts(session, actor, run.id, scope)
     previous = _previous_run(session, run)
     movements: list[dict[str, Any]] = []
     if previous is not None:
@@ -174,10 +234,16 @@ def lifecycle(*, session: Session, actor: User) -> dict[str, Any]:
                 )
                 .where(CustomerScore.run_id == run.id)
                 .group_by(before.lifecycle_stage, CustomerScore.lifecycle_stage),
+                scope,
             )
         ).all()
         movements = [
-            {"from_stage": row[0], "to_stage": row[1], "customers": int(row[2])}
+            {
+                "from_stage": row[0],
+                "to_stage": row[1],
+                "customers": int(row[2]),
+                "link": scope.drill(stage_before=row[0], stage=row[1]),
+            }
             for row in rows
             if row[0] != row[1]
         ]
@@ -185,14 +251,19 @@ def lifecycle(*, session: Session, actor: User) -> dict[str, Any]:
         **header(run),
         "previous_run_id": previous.id if previous else None,
         "stages": [
-            {"stage": key, "label": label, "customers": counts.get(key, 0)}
+            {
+                "stage": key,
+                "label": label,
+                "customers": counts.get(key, 0),
+                "link": scope.drill(stage=key),
+            }
             for key, label in lifecycle_rules.STAGES.items()
         ],
         "movements": movements,
     }
 
 
-def rfm(*, session: Session, actor: User) -> dict[str, Any]:
+def rfm(*, session: Session, actor: User, scope: Scope = NO_SCOPE) -> dict[str, Any]:
     """Customers and revenue per RFM segment, and the R x F grid of customer counts."""
     run = current_run(session)
     base = CustomerScore.run_id == run.id
@@ -203,6 +274,7 @@ def rfm(*, session: Session, actor: User) -> dict[str, Any]:
             select(CustomerScore.rfm_segment, func.count(), func.sum(CustomerScore.revenue))
             .where(base, CustomerScore.rfm_segment != "")
             .group_by(CustomerScore.rfm_segment),
+            scope,
         )
     ).all()
     grid = session.execute(
@@ -212,6 +284,7 @@ def rfm(*, session: Session, actor: User) -> dict[str, Any]:
             select(CustomerScore.r_score, CustomerScore.f_score, func.count())
             .where(base, CustomerScore.r_score.is_not(None))
             .group_by(CustomerScore.r_score, CustomerScore.f_score),
+            scope,
         )
     ).all()
     by_segment = {row[0]: row for row in segments}
@@ -223,16 +296,25 @@ def rfm(*, session: Session, actor: User) -> dict[str, Any]:
                 "label": rfm_rules.segment_label(key),
                 "customers": int(by_segment[key][1]) if key in by_segment else 0,
                 "revenue": round(as_float(by_segment[key][2]), 2) if key in by_segment else 0.0,
+                "link": scope.drill(rfm=key),
             }
             for key in rfm_rules.SEGMENTS
         ],
-        "grid": [{"r": row[0], "f": row[1], "customers": int(row[2])} for row in grid],
+        "grid": [
+            {
+                "r": row[0],
+                "f": row[1],
+                "customers": int(row[2]),
+                "link": scope.drill(r=row[0], f=row[1]),
+            }
+            for row in grid
+        ],
     }
 
 
-def clv(*, session: Session, actor: User) -> dict[str, Any]:
-    """CLV distribution, customer equity (客户资产) of the visible customers, and the fitted
-    models with their diagnostics."""
+def clv(*, session: Session, actor: User, scope: Scope = NO_SCOPE) -> dict[str, Any]:
+    """CLV distribution, customer equity (客户资产) of the visible customers and its course over
+    the kept runs, and the fitted models with their diagnostics."""
     run = current_run(session)
     values = [
         as_float(value)
@@ -243,6 +325,7 @@ def clv(*, session: Session, actor: User) -> dict[str, Any]:
                 select(CustomerScore.clv).where(
                     CustomerScore.run_id == run.id, CustomerScore.clv.is_not(None)
                 ),
+                scope,
             )
         )
     ]
@@ -254,6 +337,7 @@ def clv(*, session: Session, actor: User) -> dict[str, Any]:
                 func.avg(CustomerScore.p_alive),
                 func.sum(CustomerScore.expected_purchases),
             ).where(CustomerScore.run_id == run.id, CustomerScore.p_alive.is_not(None)),
+            scope,
         )
     ).one()
     return {
@@ -264,41 +348,132 @@ def clv(*, session: Session, actor: User) -> dict[str, Any]:
         "mean_p_alive": float(stats[0]) if stats[0] is not None else None,
         "expected_purchases": float(stats[1] or 0.0),
         "horizon_days": run.parameters.get("clv", {}).get("horizon_days"),
-        "histogram": _histogram(values),
+        "histogram": _histogram(values, scope),
+        "equity_over_time": _equity_over_time(session, actor, scope),
         "models": {name: run.diagnostics.get(name) for name in ("bgnbd", "gamma_gamma", "holdout")},
     }
 
 
-def _histogram(values: list[float]) -> list[dict[str, float | int]]:
+def _histogram(values: list[float], scope: Scope) -> list[dict[str, Any]]:
+    """CLV in equal-width bins whose edges are whole cents, each a half-open [from, to) range
+    (the last one closed) so that the list behind a bar holds exactly its customers."""
     if not values:
         return []
-    low, high = min(values), max(values)
+    array = np.asarray(values, dtype=float)
+    low, high = float(array.min()), float(array.max())
     if high == low:
-        return [{"from": low, "to": high, "customers": len(values)}]
-    width = (high - low) / HISTOGRAM_BINS
-    counts = [0] * HISTOGRAM_BINS
-    for value in values:
-        counts[min(int((value - low) / width), HISTOGRAM_BINS - 1)] += 1
+        return [
+            {"from": low, "to": high, "customers": len(values), "link": scope.drill(clv_min=low)}
+        ]
+    edges = np.round(np.linspace(low, high, HISTOGRAM_BINS + 1), 2)
+    edges[0] = math.floor(low * 100) / 100
+    bins = np.searchsorted(edges[1:-1], array, side="right")
+    counts = np.bincount(bins, minlength=HISTOGRAM_BINS)
+    last = HISTOGRAM_BINS - 1
     return [
-        {"from": round(low + i * width, 2), "to": round(low + (i + 1) * width, 2), "customers": n}
-        for i, n in enumerate(counts)
+        {
+            "from": float(edges[i]),
+            "to": float(edges[i + 1]),
+            "customers": int(counts[i]),
+            "link": scope.drill(
+                clv_min=float(edges[i]), clv_under=None if i == last else float(edges[i + 1])
+            ),
+        }
+        for i in range(HISTOGRAM_BINS)
+    ]
+
+
+EQUITY_RUNS = 24
+
+
+def _equity_over_time(session: Session, actor: User, scope: Scope) -> list[dict[str, Any]]:
+    """Customer equity (the sum of CLV) of the visible customers in each of the latest runs."""
+    recent = (
+        select(AnalysisRun.id)
+        .where(AnalysisRun.status == "succeeded")
+        .order_by(AnalysisRun.id.desc())
+        .limit(EQUITY_RUNS)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        visible(
+            session,
+            actor,
+            select(CustomerScore.run_id, func.sum(CustomerScore.clv), func.count())
+            .where(CustomerScore.run_id.in_(recent), CustomerScore.clv.is_not(None))
+            .group_by(CustomerScore.run_id),
+            scope,
+        )
+    ).all()
+    ends = dict(
+        session.execute(
+            select(AnalysisRun.id, AnalysisRun.observation_end).where(
+                AnalysisRun.id.in_([row[0] for row in rows])
+            )
+        ).all()
+    )
+    return [
+        {
+            "run_id": row[0],
+            "observation_end": ends[row[0]].isoformat(),
+            "customer_equity": round(as_float(row[1]), 2),
+            "customers": int(row[2]),
+        }
+        for row in sorted(rows, key=lambda row: row[0])
     ]
 
 
 def cohorts(
-    *, session: Session, actor: User, database_engine: Any, timezone: str
+    *,
+    session: Session,
+    actor: User,
+    database_engine: Any,
+    timezone: str,
+    scope: Scope = NO_SCOPE,
 ) -> dict[str, Any]:
-    """Acquisition-month retention and revenue matrices of the visible customers."""
+    """Acquisition-month retention and revenue matrices of the visible customers. The period
+    chooses the acquisition months shown; the channel does not apply (a cohort is everything
+    its customers bought)."""
     run = current_run(session)
-    if resolved_visibility_clause(session, Customer, actor) is None:
+    start, end = scope.period
+    customers = scope.without("bought_from", "bought_to", "channel")
+    if customers.is_empty and resolved_visibility_clause(session, Customer, actor) is None:
         rows = report(session, run, "cohorts") or []
     else:
-        rows = _visible_cohorts(session, actor, run, database_engine, timezone)
+        rows = _visible_cohorts(session, actor, run, database_engine, timezone, customers)
+    rows = [row for row in rows if _in_period(str(row["cohort_month"]), start, end)]
+    for row in rows:
+        row["link"] = _cohort_link(customers, str(row["cohort_month"]), int(row["months_since"]))
     return {**header(run), "cells": rows}
 
 
+def _in_period(cohort: str, start: dt.date | None, end: dt.date | None) -> bool:
+    month = cohort[:7]
+    return (start is None or month >= start.isoformat()[:7]) and (
+        end is None or month <= end.isoformat()[:7]
+    )
+
+
+def _cohort_link(customers: Scope, cohort: str, period: int) -> str:
+    """The customers of a cohort who bought in its ``period``-th month after acquisition."""
+    first = dt.date.fromisoformat(cohort[:7] + "-01")
+    month = first.month - 1 + period
+    start = dt.date(first.year + month // 12, month % 12 + 1, 1)
+    following = dt.date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    return customers.drill(
+        cohort=cohort[:7],
+        bought_from=start.isoformat(),
+        bought_to=(following - dt.timedelta(days=1)).isoformat(),
+    )
+
+
 def _visible_cohorts(
-    session: Session, actor: User, run: AnalysisRun, database_engine: Any, timezone: str
+    session: Session,
+    actor: User,
+    run: AnalysisRun,
+    database_engine: Any,
+    timezone: str,
+    scope: Scope,
 ) -> list[dict[str, Any]]:
     from guanxi.analytics import cohorts as rules
     from guanxi.analytics import engine as engines
@@ -312,6 +487,7 @@ def _visible_cohorts(
                 select(CustomerScore.customer_id).where(
                     CustomerScore.run_id == run.id, CustomerScore.first_purchase.is_not(None)
                 ),
+                scope,
             )
         )
     )

@@ -8,11 +8,13 @@ from typing import Any, TypeVar
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
+from guanxi.analytics.dashboard_scope import Scope
 from guanxi.analytics.models import AnalysisReport, AnalysisRun, CustomerScore
 from guanxi.analytics.runs import latest_run
 from guanxi.auth.models import User
 from guanxi.auth.visibility import resolved_visibility_clause
 from guanxi.customers.models import Customer
+from guanxi.customers.search import filter_clauses
 from guanxi.errors import N_, NotFound
 
 
@@ -26,11 +28,16 @@ def current_run(session: Session) -> AnalysisRun:
 SelectT = TypeVar("SelectT", bound=Select)
 
 
-def visible(session: Session, actor: User, statement: SelectT) -> SelectT:
-    """``statement`` (over CustomerScore) joined to the customers ``actor`` may see."""
+def visible(
+    session: Session, actor: User, statement: SelectT, scope: Scope | None = None
+) -> SelectT:
+    """``statement`` (over CustomerScore) joined to the customers ``actor`` may see, narrowed to
+    the dashboard's filters (``scope``) when given."""
     statement = statement.join(Customer, Customer.id == CustomerScore.customer_id).where(
         Customer.deleted_at.is_(None)
     )
+    if scope is not None and not scope.is_empty:
+        statement = statement.where(*filter_clauses(session, scope.customers))
     clause = resolved_visibility_clause(session, Customer, actor)
     return statement if clause is None else statement.where(clause)
 
