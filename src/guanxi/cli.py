@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from guanxi import __version__, cli_support, crypto, demo, jobs, key_rotation, schema
 from guanxi.analytics import cli as analytics_cli
 from guanxi.analytics.clv_cli import clv_app
+from guanxi.analytics.reports.cli import reports_app
 from guanxi.audit import service as audit_service
 from guanxi.auth import service as auth_service
 from guanxi.auth.schemas import TeamCreate, UserCreate
@@ -49,6 +50,7 @@ app.add_typer(records_cli.customers_app, name="customers")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(follow_ups_app, name="follow-ups")
 app.add_typer(clv_app, name="clv")
+app.add_typer(reports_app, name="reports")
 app.command("analyze")(analytics_cli.analyze)
 
 _settings = cli_support.settings

@@ -36,6 +36,7 @@ JOB_MODULES = (
     "guanxi.sales.contracts.jobs",
     "guanxi.webhooks.jobs",
     "guanxi.analytics.jobs",
+    "guanxi.analytics.reports.weekly",
     "guanxi.interactions.followups.reminders",
     "guanxi.interactions.mail.jobs",
     "guanxi.interactions.events.jobs",
