@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from guanxi import __version__, crypto, jobs
 from guanxi.analytics import api as analytics_api
+from guanxi.analytics.reports import api as analytics_reports_api
+from guanxi.analytics.reports import pages as analytics_reports_pages
 from guanxi.audit import api as audit_api
 from guanxi.audit import pages as audit_pages
 from guanxi.auth import admin_pages as auth_admin_pages
@@ -85,6 +87,7 @@ API_ROUTERS = (
     contracts_api.router,
     funnel_api.router,
     analytics_api.router,
+    analytics_reports_api.router,
     interactions_mail_api.router,  # before /interactions/{interaction_id}
     interactions_api.router,
     interactions_follow_up_api.router,
@@ -111,6 +114,7 @@ PAGE_ROUTERS = (
     orders_pages.router,
     contracts_pages.router,
     funnel_pages.router,
+    analytics_reports_pages.router,
     interactions_mail_pages.router,
     interactions_follow_up_pages.router,
     interactions_events_pages.router,
