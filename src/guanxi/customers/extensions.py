@@ -26,6 +26,7 @@ EXTENSION_MODULES: tuple[str, ...] = (
     "guanxi.interactions.customer_records",
     "guanxi.interactions.timeline_sources",
     "guanxi.interactions.followups.customer_records",
+    "guanxi.marketing.segments.list_filter",
 )
 
 # (session, actor, customer) -> the panel template's context

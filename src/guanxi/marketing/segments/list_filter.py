@@ -38,8 +38,13 @@ def _clause(session: Session, values: Mapping[str, str]) -> ColumnElement[bool]:
 
 
 def _describe(session: Session, values: Mapping[str, str]) -> str:
-    segment = _segment(session, values[service.SEGMENT_PARAM])
-    return f"{gettext(N_('Segment'))}: {segment.name}"
+    # a chip names even a segment that is gone, so the list can offer to drop the filter
+    raw = values[service.SEGMENT_PARAM]
+    try:
+        name = _segment(session, raw).name
+    except InvalidInput:
+        return gettext(N_("Segment {value}: not found")).format(value=raw)
+    return f"{gettext(N_('Segment'))}: {name}"
 
 
 search.register_filter(search.ListFilter("segment", (service.SEGMENT_PARAM,), _clause, _describe))
