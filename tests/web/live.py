@@ -47,16 +47,17 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(database_url: str, data_dir: Path) -> Iterator[LiveServer]:
+def live_server(database_url: str, data_dir: Path, *, worker: bool = False) -> Iterator[LiveServer]:
+    """The app on a free loopback port; ``worker`` runs the job queue's worker in it too."""
     settings = Settings(
         data_dir=data_dir,
         database_url=database_url,
         secret_key="live-server-secret-key-for-browser-tests",
         default_locale="en",
-        embedded_worker=False,
+        embedded_worker=worker,
     )
     db = Database(database_url)
-    app = create_app(settings, database=db, embedded_worker=False)
+    app = create_app(settings, database=db, embedded_worker=worker)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
