@@ -12,7 +12,6 @@ import re
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -25,7 +24,6 @@ from guanxi.analytics.models import (
     AnalysisReport,
     AnalysisRun,
     CustomerRecommendation,
-    CustomerScore,
     SimilarCustomer,
 )
 from guanxi.analytics.portrait import portrait
@@ -36,64 +34,12 @@ from guanxi.config import Settings
 from guanxi.customers.models import Customer
 from guanxi.db import Database
 from guanxi.errors import NotFound
-from guanxi.web import i18n
+from tests.analytics.portrait_support import churn_report, render, scoring_run, write_score
 from tests.analytics.store_support import END as SHOP_END
 from tests.analytics.store_support import seed_shop
 from tests.conftest import PASSWORD, TEST_SECRET, People
 from tests.sales.orders_support import customer, product
 from tests.web.forms import sign_in
-
-END = dt.date(2026, 11, 1)
-
-
-def _run(session: Session, end: dt.date = END, **fields: object) -> AnalysisRun:
-    run = AnalysisRun(
-        status="succeeded",
-        observation_end=end,
-        parameters={"clv": {"horizon_days": 365, "discount_rate": 0.1}, "churn_high_risk": 0.6},
-        **fields,
-    )
-    session.add(run)
-    session.flush()
-    return run
-
-
-def _score(session: Session, run: AnalysisRun, customer_id: int, **fields: object) -> None:
-    values: dict[str, object] = {
-        "first_purchase": dt.date(2025, 6, 19),
-        "last_purchase": dt.date(2026, 9, 17),
-        "orders": 7,
-        "frequency": 5,  # six purchase days
-        "recency": 455.0,
-        "age": 500.0,  # first purchase 500 days before the end, the last 45 days before
-        "revenue": Decimal("3000.00"),
-        "margin": Decimal("1200.00"),
-        "profit": Decimal("1200.00"),
-        "tier": "vip",
-        "r_score": 4,
-        "f_score": 5,
-        "m_score": 5,
-        "rfm_segment": "champions",
-        "trend": 0.1,
-        "p_alive": 0.82,
-        "expected_purchases": 2.1,
-        "expected_spend": Decimal("480.00"),
-        "clv": Decimal("3400.00"),
-        "lifecycle_stage": "stability",
-        "churn_risk": 0.2,
-        "next_action": "vip_defer",
-    }
-    values.update(fields)
-    session.add(CustomerScore(run_id=run.id, customer_id=customer_id, **values))
-    session.flush()
-
-
-def _render(phrases: list, locale: str) -> str:  # type: ignore[type-arg]
-    i18n.activate(locale, ZoneInfo("UTC"))
-    try:
-        return " ".join(p.render("CNY") for p in phrases)
-    finally:
-        i18n.activate("en", ZoneInfo("UTC"))
 
 
 @pytest.fixture
@@ -120,8 +66,8 @@ def book(session: Session, people: People) -> dict[str, object]:
 def test_a_scored_customer_has_every_figure_explained_in_words(
     session: Session, book: dict
 ) -> None:
-    run = _run(session)
-    _score(session, run, book["mine"][0])
+    run = scoring_run(session)
+    write_score(session, run, book["mine"][0])
     shown = portrait(session=session, actor=book["alice"].user, customer_id=book["mine"][0])
     assert shown.scored and shown.run_id == run.id
     assert shown.tier == "vip" and shown.tier_label == "VIP (deferential)"
@@ -130,12 +76,12 @@ def test_a_scored_customer_has_every_figure_explained_in_words(
     assert shown.segment_label == "Champions"
     assert shown.p_alive == pytest.approx(0.82) and shown.clv == Decimal("3400.00")
     assert shown.action is not None and shown.action.title == "Defer to the VIP"
-    words = _render(shown.explanation, "en")
+    words = render(shown.explanation, "en")
     assert "Bought 7 times on 6 days over 16 months, the last 45 days ago." in words
     assert "still a customer at 82% and expects 2.1 purchases in the next 365 days" in words
     assert "CN¥480 per purchase and a margin of 40%" in words
     assert "(CLV) of CN¥3,400, discounted at 10% a year." in words
-    chinese = _render(shown.explanation, "zh_CN")
+    chinese = render(shown.explanation, "zh_CN")
     assert "16个月内分6天共购买7次，最近一次在45天前。" in chinese
     assert "概率为82%，预计未来365天内购买2.1次" in chinese
     assert "¥3,400" in chinese and "{" not in chinese
@@ -158,12 +104,12 @@ def test_purchase_history_in_words_at_the_edges(
     age: float,
     expected: str,
 ) -> None:
-    run = _run(session)
-    _score(
+    run = scoring_run(session)
+    write_score(
         session, run, book["mine"][0], orders=orders, frequency=frequency, recency=recency, age=age
     )
     shown = portrait(session=session, actor=book["alice"].user, customer_id=book["mine"][0])
-    assert _render(shown.explanation[:1], "en") == expected
+    assert render(shown.explanation[:1], "en") == expected
 
 
 def test_stage_history_across_kept_runs_says_when_it_moved(session: Session, book: dict) -> None:
@@ -172,9 +118,11 @@ def test_stage_history_across_kept_runs_says_when_it_moved(session: Session, boo
     failed = AnalysisRun(status="failed", observation_end=dt.date(2026, 8, 1))
     session.add(failed)
     session.flush()
-    _score(session, failed, target, lifecycle_stage="lost")  # a failed run is never read
+    write_score(session, failed, target, lifecycle_stage="lost")  # a failed run is never read
     for month, stage in zip((5, 7, 9, 11), stages, strict=True):
-        _score(session, _run(session, dt.date(2026, month, 1)), target, lifecycle_stage=stage)
+        write_score(
+            session, scoring_run(session, dt.date(2026, month, 1)), target, lifecycle_stage=stage
+        )
     shown = portrait(session=session, actor=book["alice"].user, customer_id=target)
     assert [p.stage for p in shown.history] == list(stages)
     assert [p.moved for p in shown.history] == [False, True, False, True]
@@ -186,40 +134,14 @@ def test_stage_history_across_kept_runs_says_when_it_moved(session: Session, boo
     assert shown.stage == "decline"
 
 
-def _churn_model(session: Session, run: AnalysisRun) -> None:
-    effects = [
-        # importance, what the model does and the group means, as the run stores them
-        ("frequency", 0.05, "lowers", 1.0, 4.0),
-        ("days_since_last", 0.03, "raises", 200.0, 60.0),
-        ("tenure", 0.04, "lowers", 400.0, 300.0),  # model and data disagree: never a driver
-        ("revenue", -0.01, "lowers", 100.0, 900.0),  # shuffling it helps: not important
-        ("channel_web", 0.02, "raises", 0.6, 0.2),  # not kept per customer
-    ]
-    rows = {
-        "auc": 0.8,
-        "effects": [
-            {
-                "feature": name,
-                "importance": importance,
-                "direction": direction,
-                "churned_mean": churned,
-                "retained_mean": retained,
-            }
-            for name, importance, direction, churned, retained in effects
-        ],
-    }
-    session.add(AnalysisReport(run_id=run.id, name="churn", payload={"rows": rows}))
-    session.flush()
-
-
 def test_churn_drivers_are_the_models_features_on_the_leavers_side(
     session: Session, book: dict
 ) -> None:
-    run = _run(session)
-    _churn_model(session, run)
+    run = scoring_run(session)
+    churn_report(session, run)
     # no repeat purchase (the leavers averaged 1, the stayers 4), 150 days since the last one
     # (leavers 200, stayers 60), a customer for 800 days (leavers 400, but the model disagrees)
-    _score(
+    write_score(
         session,
         run,
         book["mine"][0],
@@ -239,9 +161,9 @@ def test_churn_drivers_are_the_models_features_on_the_leavers_side(
 
 
 def test_a_customer_on_the_stayers_side_has_no_drivers(session: Session, book: dict) -> None:
-    run = _run(session)
-    _churn_model(session, run)
-    _score(session, run, book["mine"][0], frequency=6, recency=790.0, age=800.0)
+    run = scoring_run(session)
+    churn_report(session, run)
+    write_score(session, run, book["mine"][0], frequency=6, recency=790.0, age=800.0)
     shown = portrait(session=session, actor=book["alice"].user, customer_id=book["mine"][0])
     assert shown.drivers == [] and not shown.high_risk
 
@@ -249,13 +171,13 @@ def test_a_customer_on_the_stayers_side_has_no_drivers(session: Session, book: d
 def test_without_a_churn_model_the_drivers_are_the_risk_formulas_parts(
     session: Session, book: dict
 ) -> None:
-    run = _run(session)
+    run = scoring_run(session)
     session.add(AnalysisReport(run_id=run.id, name="churn", payload={"rows": {"skipped": "few"}}))
-    _score(session, run, book["mine"][0], p_alive=0.3, trend=-1.0, churn_risk=0.85)
-    _score(session, run, book["mine"][1], p_alive=0.98, trend=0.2, churn_risk=0.02)
+    write_score(session, run, book["mine"][0], p_alive=0.3, trend=-1.0, churn_risk=0.85)
+    write_score(session, run, book["mine"][1], p_alive=0.98, trend=0.2, churn_risk=0.02)
     shown = portrait(session=session, actor=book["alice"].user, customer_id=book["mine"][0])
     assert [d.feature for d in shown.drivers] == ["p_alive", "trend"]
-    words = _render([d.phrase for d in shown.drivers], "en")
+    words = render([d.phrase for d in shown.drivers], "en")
     assert "leaves a 30% chance that they are still a customer" in words
     assert "Bought nothing in the last 180 days, after buying in the 180 days before." in words
     steady = portrait(session=session, actor=book["alice"].user, customer_id=book["mine"][1])
@@ -265,8 +187,8 @@ def test_without_a_churn_model_the_drivers_are_the_risk_formulas_parts(
 def test_not_scored_yet_states_are_never_errors(session: Session, book: dict) -> None:
     alice = book["alice"].user
     assert portrait(session=session, actor=alice, customer_id=book["mine"][0]).state == "no_run"
-    run = _run(session)
-    _score(
+    run = scoring_run(session)
+    write_score(
         session,
         run,
         book["mine"][1],
@@ -294,15 +216,15 @@ def test_not_scored_yet_states_are_never_errors(session: Session, book: dict) ->
 
 
 def test_a_customer_the_viewer_may_not_see_has_no_portrait(session: Session, book: dict) -> None:
-    _score(session, _run(session), book["theirs"])
+    write_score(session, scoring_run(session), book["theirs"])
     with pytest.raises(NotFound):
         portrait(session=session, actor=book["alice"].user, customer_id=book["theirs"])
 
 
 def test_recommendations_and_only_visible_look_alikes(session: Session, book: dict) -> None:
-    run = _run(session)
+    run = scoring_run(session)
     target, sibling = book["mine"][0], book["mine"][1]
-    _score(session, run, target, next_action="")  # the action then comes from the table
+    write_score(session, run, target, next_action="")  # the action then comes from the table
     tea = product(session, price="88", cost="30", name="明前龙井")
     session.add(
         CustomerRecommendation(
@@ -338,10 +260,10 @@ def _page(client: TestClient, customer_id: int, **headers: str) -> str:
 def test_the_360_page_shows_the_portrait_with_links(
     client: TestClient, session: Session, book: dict
 ) -> None:
-    run = _run(session)
-    _churn_model(session, run)
+    run = scoring_run(session)
+    churn_report(session, run)
     target, sibling = book["mine"][:2]
-    _score(
+    write_score(
         session,
         run,
         target,
@@ -392,8 +314,8 @@ def test_the_follow_up_form_takes_the_subject_from_the_link(client: TestClient, 
 
 
 def test_the_portrait_in_chinese(client: TestClient, session: Session, book: dict) -> None:
-    run = _run(session)
-    _score(session, run, book["mine"][0])
+    run = scoring_run(session)
+    write_score(session, run, book["mine"][0])
     sign_in(client, book["alice"].username, PASSWORD)
     page = _page(client, book["mine"][0], **{"Accept-Language": "zh-CN"})
     for text in ("客户画像", "屈从型 VIP客户", "稳定期", "下一步最佳行动", "顺从 VIP 客户"):
@@ -404,7 +326,7 @@ def test_the_portrait_in_chinese(client: TestClient, session: Session, book: dic
 def test_the_page_says_not_scored_yet(client: TestClient, session: Session, book: dict) -> None:
     sign_in(client, book["alice"].username, PASSWORD)
     assert "no scoring run has finished yet" in _page(client, book["mine"][0])
-    _run(session)
+    scoring_run(session)
     assert "added after the last scoring run (2026-11-01)" in _page(client, book["mine"][0])
 
 
@@ -421,7 +343,7 @@ def test_users_without_analytics_access_see_no_portrait(
         ),
     )
     desk = people.user("front_desk")
-    _score(session, _run(session), book["mine"][0])
+    write_score(session, scoring_run(session), book["mine"][0])
     sign_in(client, desk.username, PASSWORD)
     page = _page(client, book["mine"][0])
     assert "甲0" in page and "Customer portrait" not in page and "VIP (deferential)" not in page
@@ -454,7 +376,7 @@ def test_the_portrait_of_a_really_scored_shop(fresh_database_url: str, tmp_path:
                 assert len(shown.explanation) == 3 and len(shown.drivers) <= 3
                 assert shown.action is not None and shown.action.key in nba.ACTIONS
                 assert all(c["customer_id"] in owned for c in shown.similar)
-                assert "{" not in _render(shown.explanation, "zh_CN")
+                assert "{" not in render(shown.explanation, "zh_CN")
             assert any(
                 portrait(session=session, actor=rep, customer_id=c).products for c in buyers[:20]
             )

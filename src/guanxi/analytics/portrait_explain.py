@@ -7,9 +7,10 @@ customer's risk when the model's effect and the data agree on which side the lea
 values raise the churn probability and those who left had higher values, or both the other way)
 and the customer's own value (derived from the score row) lies on that side: at least
 ``MIN_POSITION`` of the way from the mean of those who stayed towards the mean of those who left.
-Drivers are ranked by the feature's permutation importance times that position (capped at 2). Without a model the risk is the
-BG/NBD chance of being gone moved by the spend trend (``churn.churn_risk``), and the drivers are
-the two parts of that formula.
+Drivers are ranked by the feature's permutation importance times that position (capped at 2).
+
+Without a model the risk is the BG/NBD chance of being gone moved by the spend trend
+(``churn.churn_risk``), and the drivers are the two parts of that formula.
 """
 
 from __future__ import annotations
