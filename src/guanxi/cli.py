@@ -20,7 +20,7 @@ from guanxi.analytics.reports.cli import reports_app
 from guanxi.audit import service as audit_service
 from guanxi.auth import service as auth_service
 from guanxi.auth.schemas import TeamCreate, UserCreate
-from guanxi.config import SettingsError
+from guanxi.config import Settings, SettingsError
 from guanxi.customers import records_cli
 from guanxi.customers.transfer import cli as customers_cli
 from guanxi.db import Database
@@ -84,7 +84,7 @@ def serve(
     settings = _settings()
     db = _database(settings)
     if demo_data:
-        _ensure_demo(db, seed=1, size=demo.DemoSize.small)
+        _ensure_demo(db, settings, seed=1, size=demo.DemoSize.small)
     elif schema.pending_migrations(db):
         raise CliError(
             "the database is not set up or not up to date; run `guanxi db upgrade` "
@@ -95,13 +95,16 @@ def serve(
     uvicorn.run(app_instance, host=host, port=port, log_level="info", proxy_headers=True)
 
 
-def _ensure_demo(db: Database, *, seed: int, size: demo.DemoSize) -> None:
+def _ensure_demo(db: Database, settings: Settings, *, seed: int, size: demo.DemoSize) -> None:
     schema.upgrade(db)
     with _unit_of_work(db) as session:
         logins = demo.existing_logins(session)
+        created = logins is None
         if logins is None:
             company = _create_demo(session, seed=seed, size=size)
             logins = company.logins
+    if created:
+        _score_demo(db, settings)
     _print_logins(logins)
 
 
@@ -115,6 +118,22 @@ def _create_demo(session: Session, *, seed: int, size: demo.DemoSize) -> demo.De
             progress=lambda step: progress.update(task, description=f"Demo data: {step}"),
         )
     return company
+
+
+def _score_demo(db: Database, settings: Settings) -> None:
+    """Score the new demo company (after its transaction committed: runs read committed data)."""
+    from guanxi.analytics import demo as analytics_demo  # loads the scoring stack
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console) as progress:
+        task = progress.add_task("Scoring the demo company", total=None)
+        finished = analytics_demo.score_demo(
+            db,
+            settings,
+            progress=lambda step: progress.update(task, description=f"Demo scoring: {step}"),
+        )
+    for run in finished:
+        outcome = "scored" if run.status == "succeeded" else f"failed: {run.error}"
+        console.print(f"Scoring run {run.id} as of {run.observation_end}: {outcome}")
 
 
 def _print_logins(logins: list[demo.DemoLogin]) -> None:
@@ -150,6 +169,7 @@ def demo_command(
     db = _database(settings)
     with _unit_of_work(db) as session:
         company = _create_demo(session, seed=seed, size=size)
+    _score_demo(db, settings)
     _print_logins(company.logins)
 
 
