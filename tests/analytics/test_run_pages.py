@@ -226,3 +226,28 @@ def test_starting_while_a_run_is_going_says_so(client: TestClient, session: Sess
     assert "A scoring run is already in progress." in client.get(started.headers["location"]).text
     one = client.get(f"/analytics/runs/{running.id}")
     assert 'http-equiv="refresh"' in one.text and "25%" in one.text
+
+
+class _Reader:
+    """What a page's ``user`` offers the partial: a check of the viewer's grants."""
+
+    def __init__(self, *grants: tuple[str, str]) -> None:
+        self.grants = set(grants)
+
+    def can(self, resource: str, action: str) -> bool:
+        return (resource, action) in self.grants
+
+
+def test_the_run_now_partial_fits_into_any_page():
+    from guanxi.web.templating import ENVIRONMENT
+
+    partial = ENVIRONMENT.get_template("analytics/_run_now.html")
+    starter = partial.render(
+        user=_Reader(("analytics", "read"), ("analytics", "create")), csrf_token="t0ken"
+    )
+    assert "data-run-now" in starter and 'data-csrf="t0ken"' in starter
+    assert "data-run-id" not in starter  # the script asks the API whether a run is going
+    assert "Run scoring now" in starter and "/static/analytics/run_now.js" in starter
+    reader = partial.render(user=_Reader(("analytics", "read")), csrf_token="t0ken")
+    assert "data-run-now" in reader and "Run scoring now" not in reader
+    assert partial.render(user=_Reader(), csrf_token="t0ken").strip() == ""

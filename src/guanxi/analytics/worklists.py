@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import pandas as pd
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from guanxi.analytics import churn as churn_rules
@@ -26,7 +26,7 @@ from guanxi.analytics.customer_reads import WINBACK_STAGES
 from guanxi.analytics.models import AnalysisRun, CustomerScore
 from guanxi.analytics.params import AnalysisParameters
 from guanxi.analytics.runs import latest_run
-from guanxi.analytics.visible_scores import visible
+from guanxi.analytics.visible_scores import SelectT, visible
 from guanxi.auth.models import User
 from guanxi.customers.models import Customer
 from guanxi.errors import N_, NotFound
@@ -122,8 +122,8 @@ def high_risk(run: AnalysisRun) -> float:
 
 
 def _scoped(
-    session: Session, actor: User, run: AnalysisRun, scope: Scope, statement: Select[Any]
-) -> Select[Any]:
+    session: Session, actor: User, run: AnalysisRun, scope: Scope, statement: SelectT
+) -> SelectT:
     statement = visible(session, actor, statement.where(CustomerScore.run_id == run.id))
     return statement.where(Customer.owner_id == actor.id) if scope == "mine" else statement
 
@@ -226,6 +226,7 @@ def worklist(
         page.rows = [found[customer_id] for customer_id in wanted if customer_id in found]
         return page
     page.total = _count(session, actor, run, scope, name)
+    order: tuple[Any, ...]
     if name == "vip-at-risk":
         order = (CustomerScore.churn_risk.desc(), CustomerScore.customer_id)
         page.customer_filters = {"tier": "vip", "churn_risk_min": str(page.high_risk)}
