@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from guanxi import __version__, crypto, jobs
 from guanxi.analytics import api as analytics_api
+from guanxi.analytics import run_pages as analytics_run_pages
+from guanxi.analytics import worklist_pages as analytics_worklist_pages
 from guanxi.analytics.reports import api as analytics_reports_api
 from guanxi.analytics.reports import pages as analytics_reports_pages
 from guanxi.audit import api as audit_api
@@ -114,6 +116,8 @@ PAGE_ROUTERS = (
     orders_pages.router,
     contracts_pages.router,
     funnel_pages.router,
+    analytics_run_pages.router,
+    analytics_worklist_pages.router,
     analytics_reports_pages.router,
     interactions_mail_pages.router,
     interactions_follow_up_pages.router,
