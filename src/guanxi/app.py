@@ -48,6 +48,8 @@ from guanxi.interactions.followups import calendar_api as interactions_calendar_
 from guanxi.interactions.followups import pages as interactions_follow_up_pages
 from guanxi.interactions.mail import api as interactions_mail_api
 from guanxi.interactions.mail import pages as interactions_mail_pages
+from guanxi.marketing.segments import api as segments_api
+from guanxi.marketing.segments import pages as segments_pages
 from guanxi.notifications import api as notifications_api
 from guanxi.notifications import pages as notifications_pages
 from guanxi.sales import pages as sales_pages
@@ -98,6 +100,7 @@ API_ROUTERS = (
     interactions_timeline_api.router,
     webhooks_api.router,
     notifications_api.router,
+    segments_api.router,
 )
 PAGE_ROUTERS = (
     web_pages.router,
@@ -125,6 +128,7 @@ PAGE_ROUTERS = (
     interactions_pages.router,
     webhooks_pages.router,
     notifications_pages.router,
+    segments_pages.router,
 )
 
 _SECURITY_HEADERS = {

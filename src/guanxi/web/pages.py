@@ -68,7 +68,8 @@ def _area_page(area: str) -> Any:
 
 # the customers and sales areas open on their own pages (guanxi.customers.list_pages,
 # guanxi.sales.pages); the rest keep a landing page until their domain adds pages
-for _area in (a for a in AREA_SUMMARIES if a not in ("customers", "sales", "interactions")):
+_OWN_PAGES = ("customers", "sales", "interactions", "marketing")
+for _area in (a for a in AREA_SUMMARIES if a not in _OWN_PAGES):
     router.add_api_route(
         AREA_PATHS[_area],
         _area_page(_area),

@@ -45,7 +45,7 @@ GROUPS: dict[str, str] = {
 # values, which these stored columns do not follow; an external id picks one record, not a group.
 _NOT_OFFERED = frozenset({"value_tier", "lifecycle_stage", "external_id"})
 # text fields whose values in use are offered as suggestions while typing
-SUGGESTED = ("region", "city", "source_channel", "district", "industry")
+SUGGESTED = ("region", "city", "source_channel")
 MAX_SUGGESTIONS = 200
 
 
