@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from guanxi import __version__, crypto, jobs
 from guanxi.analytics import api as analytics_api
+from guanxi.analytics import pages as analytics_pages
 from guanxi.analytics import run_pages as analytics_run_pages
 from guanxi.analytics import worklist_pages as analytics_worklist_pages
 from guanxi.analytics.reports import api as analytics_reports_api
@@ -65,7 +66,7 @@ from guanxi.sales.pipeline import pages as pipeline_pages
 from guanxi.sales.products import api as products_api
 from guanxi.sales.products import pages as products_pages
 from guanxi.web import pages as web_pages
-from guanxi.web import problems, templating
+from guanxi.web import problems, templating, vendor
 from guanxi.webhooks import api as webhooks_api
 from guanxi.webhooks import pages as webhooks_pages
 
@@ -126,6 +127,8 @@ PAGE_ROUTERS = (
     interactions_follow_up_pages.router,
     interactions_events_pages.router,
     interactions_pages.router,
+    analytics_pages.router,
+    vendor.router,
     webhooks_pages.router,
     notifications_pages.router,
     segments_pages.router,

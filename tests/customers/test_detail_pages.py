@@ -253,7 +253,7 @@ def test_the_360_page_shows_profile_contacts_tags_and_consent(
     assert "Add contact" in page
     assert "Marketing SMS" in page and "paper form" in page
     assert "Consent granted: Marketing SMS" in page  # the consent event in the timeline
-    assert "Analytics scores" in page and "Not scored yet" in page
+    assert "Customer portrait" in page and "Not scored yet" in page  # no run yet
     assert f"/customers/merge?a={org}" in page
     assert f"/customers/duplicates?customer_id={org}" in page
     assert f"/customers/{org}/personal-data" in page

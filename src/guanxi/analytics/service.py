@@ -29,6 +29,7 @@ from guanxi.analytics.visible_scores import (
     current_run,
     header,
     report,
+    sees_everyone,
     visible,
 )
 from guanxi.auth.models import User
@@ -350,7 +351,10 @@ def clv(*, session: Session, actor: User, scope: Scope = NO_SCOPE) -> dict[str, 
         "horizon_days": run.parameters.get("clv", {}).get("horizon_days"),
         "histogram": _histogram(values, scope),
         "equity_over_time": _equity_over_time(session, actor, scope),
-        "models": {name: run.diagnostics.get(name) for name in ("bgnbd", "gamma_gamma", "holdout")},
+        # the models are fitted on every customer: theirs to see who see every customer
+        "models": {name: run.diagnostics.get(name) for name in ("bgnbd", "gamma_gamma", "holdout")}
+        if sees_everyone(session, actor)
+        else None,
     }
 
 

@@ -15,7 +15,7 @@ from guanxi.auth.visibility import reachable_users
 from guanxi.customers import normalize, tags
 from guanxi.customers import service as customer_service
 from guanxi.customers.labels import CHOICE_LABELS, choice_label
-from guanxi.customers.search import CustomerFilter, filter_from_query
+from guanxi.customers.search import CustomerFilter, describe_extra, filter_from_query
 from guanxi.deps import DbSession, require
 from guanxi.errors import N_, FieldError, GuanxiError, InvalidInput, PermissionDenied
 from guanxi.web.forms import FormData, FormInvalid, refusals
@@ -33,6 +33,8 @@ COUNT_CAP = 1_000  # beyond this the list says "more than": an exact count walks
 MAX_PAGE_SIZE = 200
 # URL parameters that choose the page and its order rather than which customers are listed
 _NOT_FILTERS = frozenset({"cursor", "sort", "order", "limit"})
+# filters the form has a field for; the others ride along as hidden fields
+_FORM_FIELDS = frozenset({"q", "kind", "customer_type", "city", "tag", "owner_id"})
 BULK_ACTIONS = {
     "tag": N_("Add tag"),
     "untag": N_("Remove tag"),
@@ -134,6 +136,10 @@ def customer_list(
     for owner_id in missing:  # owners outside the filter's choices (a shared record's owner)
         owner_labels[owner_id] = auth_service.get_user(session=session, user_id=owner_id).label
     back = urlencode([(k, v) for k, v in params.multi_items() if k != "cursor" and v])
+    chips = [
+        (words, "/customers?" + urlencode([(k, v) for k, v in filters if k not in dropped]))
+        for words, dropped in describe_extra(session, spec)
+    ]
     return render(
         request,
         "customers/list.html",
@@ -165,6 +171,8 @@ def customer_list(
             },
             "message": message,
             "filtered": bool(filters),
+            "chips": chips,
+            "hidden_filters": [(k, v) for k, v in filters if k not in _FORM_FIELDS],
         },
         status_code=400 if message else 200,
     )
