@@ -22,10 +22,12 @@ from guanxi.auth import service as auth_service
 from guanxi.auth.models import User
 from guanxi.auth.visibility import resolved_visibility_clause
 from guanxi.customers.models import Customer
+from guanxi.customers.search import filter_clauses
 from guanxi.deps import DbSession, require
-from guanxi.errors import N_, InvalidInput
+from guanxi.errors import N_
 from guanxi.sales.labels import ORDER_CHANNEL_LABELS
 from guanxi.web import i18n
+from guanxi.web.forms import FormInvalid, refusals
 from guanxi.web.templating import render
 from guanxi.web.vendor import PLOTLY_URL
 
@@ -115,8 +117,9 @@ def dashboard(
     values = {name: request.query_params.get(name, "").strip() for name in SCOPE_PARAMS}
     message = None
     try:
-        scope_from(values)
-    except InvalidInput as invalid:
+        with refusals(session):  # refuse here what the charts' API would refuse
+            filter_clauses(session, scope_from(values).customers)
+    except FormInvalid as invalid:
         message = invalid.message
     run = latest_run(session)
     return render(
