@@ -41,9 +41,7 @@ def test_the_dashboard_holds_every_chart_and_the_filters(
     assert 'value="华东"' in page.text and 'value="2026-01-01"' in page.text
 
 
-def test_before_any_run_the_page_says_how_to_get_one(
-    client: TestClient, people: People
-) -> None:
+def test_before_any_run_the_page_says_how_to_get_one(client: TestClient, people: People) -> None:
     sign_in(client, people.user("analyst").username, PASSWORD)
     page = client.get("/analytics")
     assert page.status_code == 200
@@ -97,3 +95,30 @@ def test_plotly_comes_from_the_installed_package_gzipped_and_cached(client: Test
     assert "content-encoding" not in raw.headers and raw.content == shipped
     assert gzip.decompress(gzip.compress(shipped)) == shipped
     assert client.get("/assets/plotly-0.0.1.min.js").status_code == 404
+
+
+def test_a_drilled_list_keeps_its_score_filters_when_narrowed(
+    client: TestClient, session: Session, people: People
+) -> None:
+    from decimal import Decimal
+
+    from tests.analytics.test_api import _score
+    from tests.sales.orders_support import customer
+
+    boss = people.user("admin")
+    run = _run(session)
+    vip, other = customer(session, boss.user, "贵宾甲"), customer(session, boss.user, "普通乙")
+    _score(session, run, vip, tier="vip", clv=Decimal("9000"))
+    _score(session, run, other, tier="ordinary", clv=Decimal("90"))
+    sign_in(client, boss.username, PASSWORD)
+    page = client.get("/customers?tier=vip&clv_min=1000")
+    assert page.status_code == 200
+    assert "贵宾甲" in page.text and "普通乙" not in page.text
+    # the chip says what the list is filtered by and removes it
+    assert "Value tier: VIP" in page.text and "CLV ≥ 1000" in page.text
+    assert 'href="/customers?clv_min=1000"' in page.text
+    # searching within the list keeps the filters the form has no field for
+    assert '<input type="hidden" name="tier" value="vip">' in page.text
+    assert client.get("/customers?tier=gold").status_code == 400
+    api = client.get("/api/v1/customers?tier=vip,gold")
+    assert api.status_code in (400, 422) and "tier" in api.text

@@ -264,6 +264,16 @@ def _register(
     search.register_filter(search.ListFilter(name, params, clause, describe))
 
 
-_register("scores", SCORE_PARAMS, _scores_clause, _describe_scores)
+# one filter (and one chip) per score, so each condition can be removed on its own
+for _choice in CHOICE_FILTERS:
+    _register(_choice.param, (_choice.param,), _scores_clause, _describe_scores)
+for _ranged in RANGE_FILTERS:
+    _register(
+        _ranged.name,
+        (f"{_ranged.name}_min", f"{_ranged.name}_under"),
+        _scores_clause,
+        _describe_scores,
+    )
+_register("cohort", ("cohort",), _scores_clause, _describe_scores)
 _register("stage_before", ("stage_before",), _stage_before_clause, _describe_stage_before)
 _register("orders", ("bought_from", "bought_to", "channel"), _orders_clause, _describe_orders)
