@@ -222,6 +222,7 @@
       draw(c.part("equity"), [{
         type: "scatter", mode: "lines+markers",
         x: points.map((p) => p.observation_end), y: points.map((p) => p.customer_equity),
+        customdata: points.map((p) => `/analytics/runs/${p.run_id}`), // the run behind the point
         line: { color: COLOURS[4] },
         hovertemplate: `%{x}: %{y:,.0f}<extra></extra>`,
       }], { height: 220, yaxis: { title: { text: say.equity } } });
