@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from guanxi.analytics import lifecycle, nba, rfm, tiers
 from guanxi.analytics.dashboard_scope import SCOPE_PARAMS, scope_from
-from guanxi.analytics.models import AnalysisRun
 from guanxi.analytics.runs import latest_run
+from guanxi.analytics.service import previous_run
 from guanxi.analytics.visible_scores import sees_everyone
 from guanxi.auth import service as auth_service
 from guanxi.auth.models import User
@@ -96,17 +96,6 @@ def _regions(session: Session, actor: User) -> list[str]:
     return list(session.scalars(statement))
 
 
-def _previous(session: Session, run: AnalysisRun | None) -> AnalysisRun | None:
-    if run is None:
-        return None
-    return session.scalars(
-        select(AnalysisRun)
-        .where(AnalysisRun.status == "succeeded", AnalysisRun.id < run.id)
-        .order_by(AnalysisRun.id.desc())
-        .limit(1)
-    ).first()
-
-
 @router.get("/analytics", response_class=HTMLResponse)
 def dashboard(
     request: Request,
@@ -130,7 +119,7 @@ def dashboard(
             "scope_query": urlencode({k: v for k, v in values.items() if v}),
             "message": message,
             "run": run,
-            "previous": _previous(session, run),
+            "previous": previous_run(session, run) if run else None,
             "teams": auth_service.list_teams(session=session),
             "regions": _regions(session, actor),
             "channels": ORDER_CHANNEL_LABELS,

@@ -4,12 +4,12 @@ those of their own customers; an analyst's are the whole base.
 
 Aggregations that are plain counts and sums run in SQL on ``customer_scores``; those that have a
 rule of their own (Pareto, Gini, cohorts) run the analysis module's Ibis function on DuckDB over
-the visible rows, so the rule lives in one place whoever asks.
+the visible rows, so the rule lives in one place whoever asks. The CLV and cohort figures are in
+``clv_figures`` and ``cohort_figures``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -22,21 +22,20 @@ from sqlalchemy.orm import Session, aliased
 from guanxi.analytics import lifecycle as lifecycle_rules
 from guanxi.analytics import rfm as rfm_rules
 from guanxi.analytics import tiers as tier_rules
+from guanxi.analytics.clv_figures import clv
+from guanxi.analytics.cohort_figures import cohorts
 from guanxi.analytics.dashboard_scope import NO_SCOPE, Scope
 from guanxi.analytics.models import AnalysisRun, CustomerScore
 from guanxi.analytics.visible_scores import (
     as_float,
     current_run,
     header,
-    report,
-    sees_everyone,
     visible,
 )
 from guanxi.auth.models import User
-from guanxi.auth.visibility import resolved_visibility_clause
 from guanxi.customers.models import Customer
 
-HISTOGRAM_BINS = 20
+__all__ = ["clv", "cohorts", "lifecycle", "list_runs", "pareto", "previous_run", "rfm", "tiers"]
 
 
 def tiers(*, session: Session, actor: User, scope: Scope = NO_SCOPE) -> dict[str, Any]:
@@ -204,7 +203,7 @@ def _stage_counts(session: Session, actor: User, run_id: int, scope: Scope) -> d
     return {row[0]: int(row[1]) for row in rows}
 
 
-def _previous_run(session: Session, run: AnalysisRun) -> AnalysisRun | None:
+def previous_run(session: Session, run: AnalysisRun) -> AnalysisRun | None:
     return session.scalars(
         select(AnalysisRun)
         .where(AnalysisRun.status == "succeeded", AnalysisRun.id < run.id)
@@ -217,7 +216,7 @@ def lifecycle(*, session: Session, actor: User, scope: Scope = NO_SCOPE) -> dict
     """Customers per lifecycle stage, and the movements between stages since the previous run."""
     run = current_run(session)
     counts = _stage_counts(session, actor, run.id, scope)
-    previous = _previous_run(session, run)
+    previous = previous_run(session, run)
     movements: list[dict[str, Any]] = []
     if previous is not None:
         before = aliased(CustomerScore)
@@ -311,206 +310,6 @@ def rfm(*, session: Session, actor: User, scope: Scope = NO_SCOPE) -> dict[str, 
             for row in grid
         ],
     }
-
-
-def clv(*, session: Session, actor: User, scope: Scope = NO_SCOPE) -> dict[str, Any]:
-    """CLV distribution, customer equity (客户资产) of the visible customers and its course over
-    the kept runs, and the fitted models with their diagnostics."""
-    run = current_run(session)
-    values = [
-        as_float(value)
-        for value in session.scalars(
-            visible(
-                session,
-                actor,
-                select(CustomerScore.clv).where(
-                    CustomerScore.run_id == run.id, CustomerScore.clv.is_not(None)
-                ),
-                scope,
-            )
-        )
-    ]
-    stats = session.execute(
-        visible(
-            session,
-            actor,
-            select(
-                func.avg(CustomerScore.p_alive),
-                func.sum(CustomerScore.expected_purchases),
-            ).where(CustomerScore.run_id == run.id, CustomerScore.p_alive.is_not(None)),
-            scope,
-        )
-    ).one()
-    return {
-        **header(run),
-        "customers": len(values),
-        "customer_equity": round(sum(values), 2),
-        "mean_clv": round(sum(values) / len(values), 2) if values else None,
-        "mean_p_alive": float(stats[0]) if stats[0] is not None else None,
-        "expected_purchases": float(stats[1] or 0.0),
-        "horizon_days": run.parameters.get("clv", {}).get("horizon_days"),
-        "histogram": _histogram(values, scope),
-        "equity_over_time": _equity_over_time(session, actor, scope),
-        # the models are fitted on every customer: theirs to see who see every customer
-        "models": {name: run.diagnostics.get(name) for name in ("bgnbd", "gamma_gamma", "holdout")}
-        if sees_everyone(session, actor)
-        else None,
-    }
-
-
-def _histogram(values: list[float], scope: Scope) -> list[dict[str, Any]]:
-    """CLV in equal-width bins whose edges are whole cents, each a half-open [from, to) range
-    (the last one closed) so that the list behind a bar holds exactly its customers."""
-    if not values:
-        return []
-    array = np.asarray(values, dtype=float)
-    low, high = float(array.min()), float(array.max())
-    if high == low:
-        return [
-            {"from": low, "to": high, "customers": len(values), "link": scope.drill(clv_min=low)}
-        ]
-    edges = np.round(np.linspace(low, high, HISTOGRAM_BINS + 1), 2)
-    edges[0] = math.floor(low * 100) / 100
-    bins = np.searchsorted(edges[1:-1], array, side="right")
-    counts = np.bincount(bins, minlength=HISTOGRAM_BINS)
-    last = HISTOGRAM_BINS - 1
-    return [
-        {
-            "from": float(edges[i]),
-            "to": float(edges[i + 1]),
-            "customers": int(counts[i]),
-            "link": scope.drill(
-                clv_min=float(edges[i]), clv_under=None if i == last else float(edges[i + 1])
-            ),
-        }
-        for i in range(HISTOGRAM_BINS)
-    ]
-
-
-EQUITY_RUNS = 24
-
-
-def _equity_over_time(session: Session, actor: User, scope: Scope) -> list[dict[str, Any]]:
-    """Customer equity (the sum of CLV) of the visible customers in each of the latest runs."""
-    recent = (
-        select(AnalysisRun.id)
-        .where(AnalysisRun.status == "succeeded")
-        .order_by(AnalysisRun.id.desc())
-        .limit(EQUITY_RUNS)
-        .scalar_subquery()
-    )
-    rows = session.execute(
-        visible(
-            session,
-            actor,
-            select(CustomerScore.run_id, func.sum(CustomerScore.clv), func.count())
-            .where(CustomerScore.run_id.in_(recent), CustomerScore.clv.is_not(None))
-            .group_by(CustomerScore.run_id),
-            scope,
-        )
-    ).all()
-    ends = dict(
-        session.execute(
-            select(AnalysisRun.id, AnalysisRun.observation_end).where(
-                AnalysisRun.id.in_([row[0] for row in rows])
-            )
-        ).all()
-    )
-    return [
-        {
-            "run_id": row[0],
-            "observation_end": ends[row[0]].isoformat(),
-            "customer_equity": round(as_float(row[1]), 2),
-            "customers": int(row[2]),
-        }
-        for row in sorted(rows, key=lambda row: row[0])
-    ]
-
-
-def cohorts(
-    *,
-    session: Session,
-    actor: User,
-    database_engine: Any,
-    timezone: str,
-    scope: Scope = NO_SCOPE,
-) -> dict[str, Any]:
-    """Acquisition-month retention and revenue matrices of the visible customers. The period
-    chooses the acquisition months shown; the channel does not apply (a cohort is everything
-    its customers bought)."""
-    run = current_run(session)
-    start, end = scope.period
-    customers = scope.without("bought_from", "bought_to", "channel")
-    if customers.is_empty and resolved_visibility_clause(session, Customer, actor) is None:
-        rows = report(session, run, "cohorts") or []
-    else:
-        rows = _visible_cohorts(session, actor, run, database_engine, timezone, customers)
-    rows = [row for row in rows if _in_period(str(row["cohort_month"]), start, end)]
-    for row in rows:
-        row["link"] = _cohort_link(customers, str(row["cohort_month"]), int(row["months_since"]))
-    return {**header(run), "cells": rows}
-
-
-def _in_period(cohort: str, start: dt.date | None, end: dt.date | None) -> bool:
-    month = cohort[:7]
-    return (start is None or month >= start.isoformat()[:7]) and (
-        end is None or month <= end.isoformat()[:7]
-    )
-
-
-def _cohort_link(customers: Scope, cohort: str, period: int) -> str:
-    """The customers of a cohort who bought in its ``period``-th month after acquisition."""
-    first = dt.date.fromisoformat(cohort[:7] + "-01")
-    month = first.month - 1 + period
-    start = dt.date(first.year + month // 12, month % 12 + 1, 1)
-    following = dt.date(start.year + start.month // 12, start.month % 12 + 1, 1)
-    return customers.drill(
-        cohort=cohort[:7],
-        bought_from=start.isoformat(),
-        bought_to=(following - dt.timedelta(days=1)).isoformat(),
-    )
-
-
-def _visible_cohorts(
-    session: Session,
-    actor: User,
-    run: AnalysisRun,
-    database_engine: Any,
-    timezone: str,
-    scope: Scope,
-) -> list[dict[str, Any]]:
-    from guanxi.analytics import cohorts as rules
-    from guanxi.analytics import engine as engines
-    from guanxi.analytics import sources
-
-    ids = list(
-        session.scalars(
-            visible(
-                session,
-                actor,
-                select(CustomerScore.customer_id).where(
-                    CustomerScore.run_id == run.id, CustomerScore.first_purchase.is_not(None)
-                ),
-                scope,
-            )
-        )
-    )
-    if not ids:
-        return []
-    transactions = sources.transactions(
-        database_engine,
-        timezone=timezone,
-        customer_ids=select(Customer.id).where(Customer.id.in_(ids)),
-    )
-    with engines.opened("duckdb", threads=1) as engine:
-        rows = engine.to_arrow(
-            rules.cohort_matrices(engine.table(transactions), end=run.observation_end)
-        ).to_pylist()
-    return [{key: _jsonable(value) for key, value in row.items()} for row in rows]
-
-
-def _jsonable(value: Any) -> Any:
-    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def list_runs(*, session: Session, actor: User, limit: int = 50) -> list[AnalysisRun]:
