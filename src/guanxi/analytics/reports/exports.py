@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from guanxi.analytics.reports import content, pdf, workbook
+from guanxi.analytics.reports import content
 from guanxi.analytics.reports.words import Words
 from guanxi.audit import tracking
 from guanxi.auth.models import User
@@ -34,6 +34,9 @@ class ReportFile:
 
 
 def render(report: content.Report, file_format: Format, words: Words, *, viewer: str) -> bytes:
+    # reportlab and openpyxl load when a file is first asked for, not with the web app
+    from guanxi.analytics.reports import pdf, workbook
+
     if file_format == "xlsx":
         return workbook.workbook_bytes(report, words)
     return pdf.pdf_bytes(report, words, viewer=viewer)

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from guanxi import mail, reminder_mail
 from guanxi.analytics.models import SummaryMailing
-from guanxi.analytics.reports import content, exports, pdf, summary_mail
+from guanxi.analytics.reports import content, exports, summary_mail
 from guanxi.analytics.reports.words import Words
 from guanxi.analytics.runs import latest_run
 from guanxi.auth.models import Role, User
@@ -149,7 +149,7 @@ def _message(session: Session, settings: Settings, mailing: SummaryMailing) -> E
         return None
     mailing.run_id = report.run.id
     words = Words(reader.locale or settings.default_locale, settings.currency)
-    document = pdf.pdf_bytes(report, words, viewer=reader.label)
+    document = exports.render(report, "pdf", words, viewer=reader.label)
     exports.record(session=session, actor=reader, report=report, file_format="pdf", via="email")
     return summary_mail.message(
         settings,
