@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from guanxi.analytics.reports import content
 from guanxi.audit.models import AuditEntry
+from guanxi.customers.models import Customer
 from tests.analytics.reports_support import (
     pdf_text,
     reporting_sales_role,
@@ -67,6 +68,7 @@ def book(session: Session, people: People) -> dict[str, Any]:
         "admin_headers": people.token(admin),
         "run": run,
         "older": older,
+        "mine": mine,
     }
 
 
@@ -262,3 +264,31 @@ def test_the_page_and_the_workbook_speak_the_readers_language(
     client.cookies.set("guanxi_locale", "zh_CN")
     assert sign_in(client, admin.username, admin.password).status_code == 303
     assert "分析与报告" in client.get("/analytics/reports").text
+
+
+def test_the_dashboards_filters_narrow_the_report_and_are_audited(
+    client: TestClient, session: Session, book: dict[str, Any]
+) -> None:
+    east = session.get(Customer, book["mine"][0])
+    assert east is not None
+    east.region = "华东"
+    session.flush()
+    reply = client.get(f"{XLSX}?region=华东", headers=book["admin_headers"])
+    workbook = _workbook(reply)
+    summary = _figures(workbook["Summary"])
+    assert summary["Customers scored"] == 1 and summary["Region"] == "华东"
+    entry = session.scalars(
+        select(AuditEntry).where(AuditEntry.entity_type == "analysis_report")
+    ).one()
+    assert entry.changes["filter"] == {"region": "华东"}
+    bad = client.get(f"{PDF}?team_id=east", headers=book["admin_headers"])
+    assert bad.status_code == 422
+    assert bad.headers["content-type"].startswith("application/problem+json")
+
+    admin = book["admin"]
+    assert sign_in(client, admin.username, admin.password).status_code == 303
+    page = client.get("/analytics/reports?region=华东")
+    assert page.status_code == 200 and "data-filters" in page.text
+    assert 'summary.pdf?region=%E5%8D%8E%E4%B8%9C"' in page.text
+    download = client.get("/analytics/reports/summary.xlsx?region=%E5%8D%8E%E4%B8%9C")
+    assert _figures(_workbook(download)["Summary"])["Customers scored"] == 1

@@ -6,8 +6,8 @@ Every figure comes from the dashboards' readers (``analytics.service`` and
 their own customers and a manager's that of their team. Labels stay English msgids here; the
 workbook, the PDF and the e-mail translate them into the reader's language.
 
-The report covers the whole visible base: the customer list's filters are not applied, because
-the readers it is built from do not take them.
+It takes the dashboards' filters (``dashboard_scope.Scope``: period, channel, team, region, the
+customer list's parameters of the same names), so a report can be of one team or region.
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ from sqlalchemy.orm import Session
 
 from guanxi.analytics import customer_reads, service
 from guanxi.analytics import tiers as tier_rules
+from guanxi.analytics.dashboard_scope import NO_SCOPE, Scope
 from guanxi.analytics.models import AnalysisRun, CustomerScore
 from guanxi.analytics.runs import latest_run
 from guanxi.analytics.visible_scores import as_float, visible
-from guanxi.auth.models import User
+from guanxi.auth.models import Team, User
 from guanxi.db import utcnow
 from guanxi.errors import N_, NotFound
+from guanxi.sales.labels import ORDER_CHANNEL_LABELS
 
 TOP_SHARE = 0.2
 TOP_CUSTOMERS = 20
@@ -101,26 +103,45 @@ class Report:
     winback: list[dict[str, Any]]
     cohorts: list[CohortRow]
     changes: list[Change]
+    filters: list[tuple[str, str, bool]]
+    """The filters the report is narrowed to, as (label msgid, value, value is a msgid)."""
 
 
-def build(*, session: Session, actor: User, database_engine: Any, timezone: str) -> Report:
-    """The report of the latest succeeded run over the customers ``actor`` may see.
-
-    Raises ``NotFound`` when no run has finished yet."""
+def build(
+    *,
+    session: Session,
+    actor: User,
+    database_engine: Any,
+    timezone: str,
+    scope: Scope = NO_SCOPE,
+) -> Report:
+    """The report of the latest succeeded run over the customers ``actor`` may see, narrowed to
+    ``scope``. Raises ``NotFound`` when no run has finished yet."""
     run = report_run(session)
-    tiers = service.tiers(session=session, actor=actor)["tiers"]
+    tiers = service.tiers(session=session, actor=actor, scope=scope)["tiers"]
     pareto = service.pareto(
-        session=session, actor=actor, share=TOP_SHARE, points=LORENZ_POINTS, top=TOP_CUSTOMERS
+        session=session,
+        actor=actor,
+        share=TOP_SHARE,
+        points=LORENZ_POINTS,
+        top=TOP_CUSTOMERS,
+        scope=scope,
     )
-    lifecycle = service.lifecycle(session=session, actor=actor)
-    clv = service.clv(session=session, actor=actor)
-    churn = customer_reads.churn(session=session, actor=actor, limit=WINBACK_CANDIDATES)
+    lifecycle = service.lifecycle(session=session, actor=actor, scope=scope)
+    clv = service.clv(session=session, actor=actor, scope=scope)
+    churn = customer_reads.churn(
+        session=session, actor=actor, limit=WINBACK_CANDIDATES, scope=scope
+    )
     cells = service.cohorts(
-        session=session, actor=actor, database_engine=database_engine, timezone=timezone
+        session=session,
+        actor=actor,
+        database_engine=database_engine,
+        timezone=timezone,
+        scope=scope,
     )["cells"]
     info = run_info(session, run)
-    now = _totals(session, actor, run.id)
-    before = _totals(session, actor, info.previous_id) if info.previous_id else None
+    now = _totals(session, actor, run.id, scope)
+    before = _totals(session, actor, info.previous_id, scope) if info.previous_id else None
     by_tier = {row["key"]: row for row in churn["by_tier"]}
     return Report(
         run=info,
@@ -138,7 +159,7 @@ def build(*, session: Session, actor: User, database_engine: Any, timezone: str)
         pareto=pareto,
         stages=lifecycle["stages"],
         movements=sorted(lifecycle["movements"], key=lambda row: -row["customers"]),
-        rfm=service.rfm(session=session, actor=actor)["segments"],
+        rfm=service.rfm(session=session, actor=actor, scope=scope)["segments"],
         churn_by_tier=[
             {"tier": key, "label": label, **_risk(by_tier.get(key))}
             for key, label in tier_rules.TIERS.items()
@@ -147,6 +168,7 @@ def build(*, session: Session, actor: User, database_engine: Any, timezone: str)
         winback=churn["winback_candidates"],
         cohorts=cohort_rows(cells),
         changes=_changes(now, before),
+        filters=describe(session, scope),
     )
 
 
@@ -155,6 +177,29 @@ def database_engine(session: Session) -> Any:
     it (see ``service.cohorts``)."""
     bind = session.get_bind()
     return getattr(bind, "engine", bind)
+
+
+FILTER_LABELS = {
+    "bought_from": N_("Bought from"),
+    "bought_to": N_("Bought to"),
+    "channel": N_("Channel"),
+    "team_id": N_("Team"),
+    "region": N_("Region"),
+}
+
+
+def describe(session: Session, scope: Scope) -> list[tuple[str, str, bool]]:
+    """The scope's filters in words: a team by its name, a channel by its label."""
+    described = []
+    for name, value in scope.values.items():
+        shown, translate = value, False
+        if name == "team_id" and value.isdigit():
+            team = session.get(Team, int(value))
+            shown = team.name if team is not None else value
+        elif name == "channel" and value in ORDER_CHANNEL_LABELS:
+            shown, translate = ORDER_CHANNEL_LABELS[value], True
+        described.append((FILTER_LABELS.get(name, name), shown, translate))
+    return described
 
 
 def report_run(session: Session) -> AnalysisRun:
@@ -218,7 +263,7 @@ class _Totals:
     by_tier: dict[str, int]
 
 
-def _totals(session: Session, actor: User, run_id: int) -> _Totals:
+def _totals(session: Session, actor: User, run_id: int, scope: Scope) -> _Totals:
     rows = session.execute(
         visible(
             session,
@@ -226,6 +271,7 @@ def _totals(session: Session, actor: User, run_id: int) -> _Totals:
             select(CustomerScore.tier, func.count(), func.sum(CustomerScore.clv))
             .where(CustomerScore.run_id == run_id)
             .group_by(CustomerScore.tier),
+            scope,
         )
     ).all()
     return _Totals(

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from guanxi.analytics.dashboard_scope import NO_SCOPE, Scope
 from guanxi.analytics.reports import content
 from guanxi.analytics.reports.words import Words
 from guanxi.audit import tracking
@@ -49,7 +50,13 @@ def filename(report: content.Report, file_format: Format, zone: ZoneInfo) -> str
 
 
 def record(
-    *, session: Session, actor: User, report: content.Report, file_format: Format, via: str
+    *,
+    session: Session,
+    actor: User,
+    report: content.Report,
+    file_format: Format,
+    via: str,
+    scope: Scope = NO_SCOPE,
 ) -> None:
     """Audit that ``actor``'s report left the system (downloaded, or mailed to them)."""
     tracking.record(
@@ -62,6 +69,7 @@ def record(
             "customers": report.headline.customers,
             "via": via,
             "user_id": actor.id,
+            "filter": dict(scope.values),
         },
     )
 
@@ -74,15 +82,27 @@ def export(
     locale: str,
     settings: Settings,
     database_engine: Any,
+    scope: Scope = NO_SCOPE,
     via: str = "download",
 ) -> ReportFile:
-    """The report file for ``actor``, audited as an export. Raises ``NotFound`` when no scoring
-    run has finished yet."""
+    """The report file for ``actor`` (narrowed to ``scope``), audited as an export. Raises
+    ``NotFound`` when no scoring run has finished yet."""
     report = content.build(
-        session=session, actor=actor, database_engine=database_engine, timezone=settings.timezone
+        session=session,
+        actor=actor,
+        database_engine=database_engine,
+        timezone=settings.timezone,
+        scope=scope,
     )
     body = render(report, file_format, Words(locale, settings.currency), viewer=actor.label)
-    record(session=session, actor=actor, report=report, file_format=file_format, via=via)
+    record(
+        session=session,
+        actor=actor,
+        report=report,
+        file_format=file_format,
+        via=via,
+        scope=scope,
+    )
     return ReportFile(
         filename(report, file_format, actor.zone(settings.zone)),
         MEDIA_TYPES[file_format],

@@ -1,15 +1,19 @@
 """The reports page (分析与报告) under ``/analytics/reports``: which scoring run the report is
 based on and what it holds, with the XLSX and PDF downloads. Reading the page needs
 ``reports:read``, downloading ``reports:export``; downloads are audited and speak the page's
-language. Without a finished run the page says so with a 404."""
+language. The dashboards' filters in the URL (``?team_id=3&region=华东``) narrow the report and
+are passed on to the downloads, so the dashboard can link to the report of what it shows.
+Without a finished run the page says so with a 404."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from guanxi.analytics.dashboard_scope import Scope, scope_from
 from guanxi.analytics.reports import content, exports
 from guanxi.analytics.reports.api import file_response
 from guanxi.analytics.reports.tables import TITLE
@@ -41,7 +45,13 @@ def reports_page(
     session: DbSession,
     actor: Annotated[User, require("reports", "read")],
 ) -> HTMLResponse:
-    context: dict[str, Any] = {"title": TITLE, "sections": SECTIONS}
+    scope = scope_from(request.query_params)
+    context: dict[str, Any] = {
+        "title": TITLE,
+        "sections": SECTIONS,
+        "filters": content.describe(session, scope),
+        "query": "?" + urlencode(scope.values) if scope.values else "",
+    }
     try:
         context["run"] = content.run_info(session)
     except NotFound as missing:
@@ -51,7 +61,11 @@ def reports_page(
 
 
 def _download(
-    session: DbSession, actor: User, settings: SettingsDep, file_format: exports.Format
+    session: DbSession,
+    actor: User,
+    settings: SettingsDep,
+    scope: Scope,
+    file_format: exports.Format,
 ) -> Response:
     return file_response(
         exports.export(
@@ -61,15 +75,20 @@ def _download(
             locale=i18n.current_locale(),  # the page's language, set for every page request
             settings=settings,
             database_engine=content.database_engine(session),
+            scope=scope,
         )
     )
 
 
 @router.get("/analytics/reports/summary.xlsx")
-def download_xlsx(session: DbSession, actor: Exporter, settings: SettingsDep) -> Response:
-    return _download(session, actor, settings, "xlsx")
+def download_xlsx(
+    request: Request, session: DbSession, actor: Exporter, settings: SettingsDep
+) -> Response:
+    return _download(session, actor, settings, scope_from(request.query_params), "xlsx")
 
 
 @router.get("/analytics/reports/summary.pdf")
-def download_pdf(session: DbSession, actor: Exporter, settings: SettingsDep) -> Response:
-    return _download(session, actor, settings, "pdf")
+def download_pdf(
+    request: Request, session: DbSession, actor: Exporter, settings: SettingsDep
+) -> Response:
+    return _download(session, actor, settings, scope_from(request.query_params), "pdf")

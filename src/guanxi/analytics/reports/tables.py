@@ -94,6 +94,8 @@ def run_facts(report: Report) -> Table:
         [N_("Data to"), Cell(run.data_to.isoformat() if run.data_to else "", "text")],
         [N_("Previous run"), Cell(run.previous_id, "int")],
     ]
+    for label, value, translate in report.filters:
+        rows.append([label, Cell(value, "label" if translate else "text")])
     return Table(N_("Scoring run"), FIGURES, rows)
 
 
