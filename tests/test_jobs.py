@@ -66,8 +66,9 @@ def test_failing_jobs_are_retried(settings: Settings, database: Database, tmp_pa
 
 def test_housekeeping_runs_on_a_schedule(settings: Settings, database: Database):
     queue = jobs.build_queue(settings, database, immediate=True)
-    due_at_0217 = {t.name for t in queue.huey.read_periodic(datetime(2026, 11, 23, 2, 17))}
-    due_at_0230 = {t.name for t in queue.huey.read_periodic(datetime(2026, 11, 23, 2, 30))}
+    # the queue keeps UTC: 02:17 and 02:30 in Shanghai are 18:17 and 18:30 UTC the day before
+    due_at_0217 = {t.name for t in queue.huey.read_periodic(datetime(2026, 11, 22, 18, 17))}
+    due_at_0230 = {t.name for t in queue.huey.read_periodic(datetime(2026, 11, 22, 18, 30))}
     assert "guanxi.auth.jobs.prune_sign_in_records" in due_at_0217
     assert "guanxi.audit.jobs.verify_audit_chain" in due_at_0230
     assert "guanxi.audit.jobs.verify_audit_chain" not in due_at_0217
@@ -131,5 +132,36 @@ def test_database_care_runs_on_either_store(settings: Settings, database: Databa
 
     optimize_database(jobs.JobContext(settings, database))  # must not fail on SQLite or PostgreSQL
     queue = jobs.build_queue(settings, database, immediate=True)
-    due = {t.name for t in queue.huey.read_periodic(datetime(2026, 11, 23, 3, 10))}
+    due = {t.name for t in queue.huey.read_periodic(datetime(2026, 11, 22, 19, 10))}  # 03:10 +8
     assert "guanxi.maintenance.optimize_database" in due
+
+
+def test_periodic_hours_are_the_companys_clock() -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from guanxi.jobs import company_schedule
+
+    winter = datetime(2026, 1, 15, tzinfo=UTC)
+    shanghai = ZoneInfo("Asia/Shanghai")
+    # 02:30 in Shanghai is 18:30 UTC the evening before
+    assert company_schedule({"minute": "30", "hour": "2"}, shanghai, winter) == {
+        "minute": "30",
+        "hour": "18",
+    }
+    assert company_schedule({"minute": "10", "hour": "10"}, shanghai, winter)["hour"] == "2"
+    # schedules without a fixed hour run on the queue's clock as they are
+    assert company_schedule({"minute": "*/5"}, shanghai, winter) == {"minute": "*/5"}
+    assert company_schedule({"minute": "17", "hour": "*"}, shanghai, winter)["hour"] == "*"
+    # a half-hour zone moves the minute too; UTC moves nothing
+    kolkata = company_schedule({"minute": "10", "hour": "3"}, ZoneInfo("Asia/Kolkata"), winter)
+    assert kolkata == {"minute": "40", "hour": "21"}
+    assert company_schedule({"minute": "10", "hour": "3"}, ZoneInfo("UTC"), winter)["hour"] == "3"
+    # summer time is counted as it is on the day the queue is built
+    summer = datetime(2026, 7, 1, tzinfo=UTC)
+    assert company_schedule({"minute": "0", "hour": "3"}, ZoneInfo("Europe/Berlin"), summer) == {
+        "minute": "0",
+        "hour": "1",
+    }
+    with pytest.raises(ValueError, match="minutes and hours only"):
+        company_schedule({"minute": "0", "hour": "8", "day_of_week": "1"}, shanghai, winter)

@@ -14,7 +14,9 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from huey import Huey, PostgresHuey, RedisHuey, SqliteHuey, crontab
 from huey.consumer import Consumer
@@ -80,7 +82,8 @@ def job(*, retries: int = 3, retry_delay: int = 30) -> Callable[[JobFunction], J
 
 
 def periodic(**schedule: str) -> Callable[[JobFunction], JobFunction]:
-    """Register ``function(ctx)`` to run on a cron schedule: ``periodic(minute="0", hour="3")``."""
+    """Register ``function(ctx)`` to run on a cron schedule: ``periodic(minute="0", hour="3")``.
+    Hours are the company's clock (``GUANXI_TIMEZONE``): "3" is three at night in Shanghai."""
 
     def register(function: JobFunction) -> JobFunction:
         name = f"{function.__module__}.{function.__name__}"
@@ -170,8 +173,32 @@ def _bind(huey: Huey, spec: JobSpec, context: JobContext) -> Any:
     run.__name__ = spec.name.replace(".", "_")
     options = {"retries": spec.retries, "retry_delay": spec.retry_delay, "name": spec.name}
     if spec.schedule is not None:
-        return huey.periodic_task(crontab(**spec.schedule), **options)(run)
+        schedule = company_schedule(spec.schedule, ZoneInfo(context.settings.timezone))
+        return huey.periodic_task(crontab(**schedule), **options)(run)
     return huey.task(**options)(run)
+
+
+def company_schedule(
+    schedule: dict[str, str], zone: ZoneInfo, now: datetime | None = None
+) -> dict[str, str]:
+    """``schedule`` with its fixed hours (and minutes, for zones off by half an hour) moved from
+    the company's clock to UTC, the clock the queue keeps. The offset is today's: a zone with
+    summer time shifts by an hour until the workers restart after the change."""
+    if {"day", "day_of_week", "month"} & schedule.keys():
+        # moving the hour could move the day too; no job needs that yet
+        raise ValueError("a periodic job's schedule may name minutes and hours only")
+    offset = (now or datetime.now(UTC)).astimezone(zone).utcoffset() or timedelta()
+    shift = int(offset.total_seconds() // 60)
+    hour, minute = schedule.get("hour", "*"), schedule.get("minute", "*")
+    if not shift or not hour.isdigit():
+        return schedule
+    if shift % 60 and not minute.isdigit():
+        return schedule  # no fixed minute to carry the half hour
+    start = (int(hour) * 60 + (int(minute) if minute.isdigit() else 0) - shift) % (24 * 60)
+    moved = dict(schedule, hour=str(start // 60))
+    if minute.isdigit():
+        moved["minute"] = str(start % 60)
+    return moved
 
 
 # ---------------------------------------------------------------- enqueue after commit
