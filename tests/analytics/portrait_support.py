@@ -10,53 +10,45 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from guanxi.analytics.models import AnalysisReport, AnalysisRun, CustomerScore
+from guanxi.analytics.models import AnalysisReport, AnalysisRun
 from guanxi.analytics.portrait_words import Phrase
 from guanxi.web import i18n
+from tests.analytics.scores_support import stored_run, stored_score
 
 END = dt.date(2026, 11, 1)
 
 
 def scoring_run(session: Session, end: dt.date = END, **fields: object) -> AnalysisRun:
-    made = AnalysisRun(
-        status="succeeded",
-        observation_end=end,
-        parameters={"clv": {"horizon_days": 365, "discount_rate": 0.1}, "churn_high_risk": 0.6},
-        **fields,
-    )
-    session.add(made)
-    session.flush()
-    return made
+    return stored_run(session, observation_end=end, diagnostics={}, progress=0, **fields)
+
+
+# a VIP met 45 days before the end, first 500 days before it, on six purchase days
+PORTRAIT_SCORE: dict[str, object] = {
+    "first_purchase": dt.date(2025, 6, 19),
+    "last_purchase": dt.date(2026, 9, 17),
+    "orders": 7,
+    "frequency": 5,
+    "recency": 455.0,
+    "age": 500.0,
+    "revenue": Decimal("3000.00"),
+    "margin": Decimal("1200.00"),
+    "profit": Decimal("1200.00"),
+    "tier": "vip",
+    "r_score": 4,
+    "f_score": 5,
+    "m_score": 5,
+    "rfm_segment": "champions",
+    "trend": 0.1,
+    "p_alive": 0.82,
+    "expected_purchases": 2.1,
+    "expected_spend": Decimal("480.00"),
+    "clv": Decimal("3400.00"),
+    "next_action": "vip_defer",
+}
 
 
 def write_score(session: Session, run: AnalysisRun, customer_id: int, **fields: object) -> None:
-    values: dict[str, object] = {
-        "first_purchase": dt.date(2025, 6, 19),
-        "last_purchase": dt.date(2026, 9, 17),
-        "orders": 7,
-        "frequency": 5,  # six purchase days
-        "recency": 455.0,
-        "age": 500.0,  # first purchase 500 days before the end, the last 45 days before
-        "revenue": Decimal("3000.00"),
-        "margin": Decimal("1200.00"),
-        "profit": Decimal("1200.00"),
-        "tier": "vip",
-        "r_score": 4,
-        "f_score": 5,
-        "m_score": 5,
-        "rfm_segment": "champions",
-        "trend": 0.1,
-        "p_alive": 0.82,
-        "expected_purchases": 2.1,
-        "expected_spend": Decimal("480.00"),
-        "clv": Decimal("3400.00"),
-        "lifecycle_stage": "stability",
-        "churn_risk": 0.2,
-        "next_action": "vip_defer",
-    }
-    values.update(fields)
-    session.add(CustomerScore(run_id=run.id, customer_id=customer_id, **values))
-    session.flush()
+    stored_score(session, run, customer_id, **(PORTRAIT_SCORE | fields))
 
 
 def render(phrases: list[Phrase], locale: str) -> str:

@@ -11,56 +11,27 @@ import base64
 import datetime as dt
 import re
 import zlib
-from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from guanxi.analytics.models import AnalysisRun, CustomerScore
+from guanxi.analytics.models import AnalysisRun
 from guanxi.auth import service as auth_service
 from guanxi.auth.schemas import RoleCreate
-
-END = dt.date(2026, 11, 1)
+from tests.analytics.scores_support import END, stored_run, stored_score
 
 
 def scoring_run(session: Session, **fields: object) -> AnalysisRun:
     values: dict[str, object] = {
-        "status": "succeeded",
-        "observation_end": END,
         "data_from": dt.date(2025, 1, 1),
         "data_to": END,
         "parameters": {"clv": {"horizon_days": 365}, "churn_high_risk": 0.6},
         "diagnostics": {"bgnbd": {"r": 0.24}},
     }
-    run = AnalysisRun(**(values | fields))
-    session.add(run)
-    session.flush()
-    return run
+    return stored_run(session, **(values | fields))
 
 
 def score(session: Session, run: AnalysisRun, customer_id: int, **fields: object) -> None:
-    values: dict[str, object] = {
-        "first_purchase": dt.date(2025, 3, 4),
-        "last_purchase": dt.date(2026, 6, 1),
-        "orders": 3,
-        "frequency": 2,
-        "revenue": Decimal("300.00"),
-        "margin": Decimal("120.00"),
-        "profit": Decimal("100.00"),
-        "tier": "ordinary",
-        "r_score": 3,
-        "f_score": 3,
-        "m_score": 3,
-        "rfm_segment": "need_attention",
-        "p_alive": 0.8,
-        "expected_purchases": 1.5,
-        "clv": Decimal("200.00"),
-        "lifecycle_stage": "stability",
-        "churn_risk": 0.2,
-        "next_action": "",
-    }
-    values.update(fields)
-    session.add(CustomerScore(run_id=run.id, customer_id=customer_id, **values))
-    session.flush()
+    stored_score(session, run, customer_id, **({"next_action": ""} | fields))
 
 
 def reporting_sales_role(session: Session, name: str = "sales_reports") -> str:

@@ -7,7 +7,6 @@ The scores here are written as a run would write them; ``test_runs.py`` runs rea
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -21,49 +20,21 @@ from guanxi.analytics.models import (
     SimilarCustomer,
 )
 from guanxi.sales.models import Product
+from tests.analytics.scores_support import END, stored_run, stored_score
 from tests.conftest import People
 from tests.sales.orders_support import customer
 
-END = dt.date(2026, 11, 1)
-
 
 def _run(session: Session, **fields: object) -> AnalysisRun:
-    run = AnalysisRun(
-        status="succeeded",
-        observation_end=END,
-        parameters={"clv": {"horizon_days": 365}, "churn_high_risk": 0.6},
-        diagnostics={"bgnbd": {"r": 0.24}, "customer_equity": 1234.5},
-        **fields,
-    )
-    session.add(run)
-    session.flush()
-    return run
+    values: dict[str, object] = {
+        "parameters": {"clv": {"horizon_days": 365}, "churn_high_risk": 0.6},
+        "diagnostics": {"bgnbd": {"r": 0.24}, "customer_equity": 1234.5},
+    }
+    return stored_run(session, **(values | fields))
 
 
 def _score(session: Session, run: AnalysisRun, customer_id: int, **fields: object) -> None:
-    values: dict[str, object] = {
-        "first_purchase": dt.date(2025, 3, 4),
-        "last_purchase": dt.date(2026, 6, 1),
-        "orders": 3,
-        "frequency": 2,
-        "revenue": Decimal("300.00"),
-        "margin": Decimal("120.00"),
-        "profit": Decimal("100.00"),
-        "tier": "ordinary",
-        "r_score": 3,
-        "f_score": 3,
-        "m_score": 3,
-        "rfm_segment": "need_attention",
-        "p_alive": 0.8,
-        "expected_purchases": 1.5,
-        "clv": Decimal("200.00"),
-        "lifecycle_stage": "stability",
-        "churn_risk": 0.2,
-        "next_action": "",
-    }
-    values.update(fields)
-    session.add(CustomerScore(run_id=run.id, customer_id=customer_id, **values))
-    session.flush()
+    stored_score(session, run, customer_id, **({"next_action": ""} | fields))
 
 
 @pytest.fixture

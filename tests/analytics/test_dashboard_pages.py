@@ -13,16 +13,13 @@ from guanxi.analytics.models import AnalysisRun
 from guanxi.auth import service as auth_service
 from guanxi.auth.schemas import RoleCreate
 from guanxi.web.vendor import PLOTLY_URL
-from tests.analytics.test_api import END
+from tests.analytics.scores_support import stored_run, stored_score
 from tests.conftest import PASSWORD, People
 from tests.web.forms import sign_in
 
 
 def _run(session: Session) -> AnalysisRun:
-    run = AnalysisRun(status="succeeded", observation_end=END, parameters={}, diagnostics={})
-    session.add(run)
-    session.flush()
-    return run
+    return stored_run(session, parameters={})
 
 
 def test_the_dashboard_holds_every_chart_and_the_filters(
@@ -102,14 +99,13 @@ def test_a_drilled_list_keeps_its_score_filters_when_narrowed(
 ) -> None:
     from decimal import Decimal
 
-    from tests.analytics.test_api import _score
     from tests.sales.orders_support import customer
 
     boss = people.user("admin")
     run = _run(session)
     vip, other = customer(session, boss.user, "贵宾甲"), customer(session, boss.user, "普通乙")
-    _score(session, run, vip, tier="vip", clv=Decimal("9000"))
-    _score(session, run, other, tier="ordinary", clv=Decimal("90"))
+    stored_score(session, run, vip, tier="vip", clv=Decimal("9000"))
+    stored_score(session, run, other, tier="ordinary", clv=Decimal("90"))
     sign_in(client, boss.username, PASSWORD)
     page = client.get("/customers?tier=vip&clv_min=1000")
     assert page.status_code == 200
