@@ -37,15 +37,10 @@ def client(scored: ScoredShop) -> Iterator[TestClient]:
         yield test_client
 
 
-class _Params(dict[str, str]):
-    def getlist(self, name: str) -> list[str]:
-        return [self[name]] if name in self else []
-
-
 def _listed(scored: ScoredShop, username: str, link: str) -> set[int]:
     """The customers the list page behind ``link`` shows ``username``."""
     assert urlsplit(link).path == "/customers"
-    spec = filter_from_query(_Params(parse_qsl(urlsplit(link).query)))
+    spec = filter_from_query(dict(parse_qsl(urlsplit(link).query)))
     with scored.db.sessions() as session:
         actor = auth_service.get_user_by_username(session=session, username=username)
         assert actor is not None

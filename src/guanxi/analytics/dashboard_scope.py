@@ -73,14 +73,7 @@ def scope_from(params: Mapping[str, Any]) -> Scope:
         for name in SCOPE_PARAMS
         if params.get(name) is not None and str(params.get(name)).strip()
     }
-    return Scope(values=values, customers=filter_from_query(_Params(values)))
-
-
-class _Params(dict[str, str]):
-    """A plain mapping with ``getlist``, as ``filter_from_query`` reads request parameters."""
-
-    def getlist(self, name: str) -> list[str]:
-        return [self[name]] if name in self else []
+    return Scope(values=values, customers=filter_from_query(values))
 
 
 NO_SCOPE = Scope()
