@@ -10,8 +10,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from guanxi.analytics import lifecycle, nba, rfm, tiers
 from guanxi.analytics.dashboard_scope import SCOPE_PARAMS, scope_from
@@ -20,9 +18,7 @@ from guanxi.analytics.service import previous_run
 from guanxi.analytics.visible_scores import sees_everyone
 from guanxi.auth import service as auth_service
 from guanxi.auth.models import User
-from guanxi.auth.visibility import resolved_visibility_clause
-from guanxi.customers.models import Customer
-from guanxi.customers.search import filter_clauses
+from guanxi.customers.search import common_values, filter_clauses
 from guanxi.deps import DbSession, require
 from guanxi.errors import N_
 from guanxi.sales.labels import ORDER_CHANNEL_LABELS
@@ -82,20 +78,6 @@ def _words() -> dict[str, Any]:
     }
 
 
-def _regions(session: Session, actor: User) -> list[str]:
-    statement = (
-        select(Customer.region)
-        .distinct()
-        .where(Customer.region != "", Customer.deleted_at.is_(None))
-        .order_by(Customer.region)
-        .limit(MAX_REGIONS)
-    )
-    clause = resolved_visibility_clause(session, Customer, actor)
-    if clause is not None:
-        statement = statement.where(clause)
-    return list(session.scalars(statement))
-
-
 @router.get("/analytics", response_class=HTMLResponse)
 def dashboard(
     request: Request,
@@ -121,7 +103,7 @@ def dashboard(
             "run": run,
             "previous": previous_run(session, run) if run else None,
             "teams": auth_service.list_teams(session=session),
-            "regions": _regions(session, actor),
+            "regions": common_values(session, actor, "region", MAX_REGIONS),
             "channels": ORDER_CHANNEL_LABELS,
             "words": _words(),
             "full_view": sees_everyone(session, actor),

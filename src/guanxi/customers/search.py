@@ -34,6 +34,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from guanxi.auth.models import User
+from guanxi.auth.visibility import restrict
 from guanxi.customers import normalize
 from guanxi.customers.models import Customer, CustomerTag, Tag
 from guanxi.errors import N_, FieldError, InvalidInput
@@ -270,3 +272,19 @@ def filter_from_query(params: Any) -> CustomerFilter:
         ids=ids,
         extra={name: one(name)[:200] for name in extra_params() if one(name)},
     )
+
+
+def common_values(session: Session, actor: User, name: str, limit: int = 200) -> tuple[str, ...]:
+    """The values of the text field ``name`` (region, city...) most used among the customers
+    ``actor`` may see, most used first: what a filter's input suggests."""
+    column = getattr(Customer, name)
+    statement = restrict(
+        select(column)
+        .where(column.is_not(None), column != "", Customer.deleted_at.is_(None))
+        .group_by(column)
+        .order_by(func.count().desc(), column)
+        .limit(limit),
+        Customer,
+        actor,
+    )
+    return tuple(session.scalars(statement))

@@ -17,18 +17,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from guanxi.analytics import lifecycle
 from guanxi.analytics.list_filters import CHOICE_FILTERS, RANGE_FILTERS
 from guanxi.auth import service as auth_service
 from guanxi.auth.models import User
-from guanxi.auth.visibility import reachable_users, restrict
+from guanxi.auth.visibility import reachable_users
 from guanxi.customers import custom_fields, tags
 from guanxi.customers.labels import CHOICE_LABELS, FIELD_LABELS
-from guanxi.customers.models import Customer
-from guanxi.customers.search import EQUALITY_FILTERS
+from guanxi.customers.search import EQUALITY_FILTERS, common_values
 from guanxi.errors import N_
 from guanxi.sales.labels import ORDER_CHANNEL_LABELS
 from guanxi.web.i18n import gettext
@@ -214,20 +212,7 @@ def for_viewer(
 
 def _suggestions(session: Session, actor: User) -> dict[str, tuple[str, ...]]:
     """The most used values of the suggested text fields among the customers ``actor`` sees."""
-    found = {}
-    for name in SUGGESTED:
-        column = getattr(Customer, name)
-        stmt = restrict(
-            select(column)
-            .where(column.is_not(None), column != "", Customer.deleted_at.is_(None))
-            .group_by(column)
-            .order_by(func.count().desc(), column)
-            .limit(MAX_SUGGESTIONS),
-            Customer,
-            actor,
-        )
-        found[name] = tuple(session.scalars(stmt))
-    return found
+    return {name: common_values(session, actor, name, MAX_SUGGESTIONS) for name in SUGGESTED}
 
 
 def as_json(fields: Iterable[Field]) -> list[dict[str, Any]]:
