@@ -57,4 +57,8 @@ def test_every_foreign_key_column_is_indexed(database: Database):
         "shipments.created_by_id",
         "summary_mailings.run_id",
         "summary_mailings.user_id",
+        "ticket_attachments.uploaded_by_id",
+        "ticket_changes.actor_id",
+        "ticket_messages.author_id",
+        "tickets.created_by_id",
     ]

@@ -406,3 +406,31 @@ class ContractReminder(Base):
     user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
     emailed_at: Mapped[datetime | None] = mapped_column()
+
+
+class OwnedItem(Timestamped, Versioned, Audited, Base):
+    """A product the customer owns (the installed base): what service staff see when a customer
+    calls about it (model, serial number, purchase date, retailer) and what a repair is about.
+    Made from an order's line or registered by hand (bought from a retailer, a gift, a warranty
+    card)."""
+
+    __tablename__ = "owned_items"
+    __audit_entity__ = "owned_item"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    product_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("products.id", ondelete="SET NULL"), index=True
+    )
+    order_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("orders.id", ondelete="SET NULL"), index=True
+    )
+    # upper-cased at write time so a partial serial is found with one case-sensitive LIKE
+    serial_number: Mapped[str] = mapped_column(String(80), default="", index=True)
+    model: Mapped[str] = mapped_column(String(200), default="")
+    purchased_on: Mapped[date | None] = mapped_column(Date)
+    retailer: Mapped[str] = mapped_column(String(200), default="")
+    warranty_until: Mapped[date | None] = mapped_column(Date)
+    notes: Mapped[str] = mapped_column(Text, default="")
