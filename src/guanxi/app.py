@@ -65,6 +65,11 @@ from guanxi.sales.pipeline import api as pipeline_api
 from guanxi.sales.pipeline import pages as pipeline_pages
 from guanxi.sales.products import api as products_api
 from guanxi.sales.products import pages as products_pages
+from guanxi.service_desk import admin_pages as service_admin_pages
+from guanxi.service_desk import api as tickets_api
+from guanxi.service_desk import pages as service_pages
+from guanxi.service_desk import sla_api, stations_api, survey_pages, surveys_api
+from guanxi.service_desk.portal import pages as portal_pages
 from guanxi.web import pages as web_pages
 from guanxi.web import problems, templating, vendor
 from guanxi.webhooks import api as webhooks_api
@@ -102,6 +107,10 @@ API_ROUTERS = (
     webhooks_api.router,
     notifications_api.router,
     segments_api.router,
+    tickets_api.router,
+    sla_api.router,
+    stations_api.router,
+    surveys_api.router,
 )
 PAGE_ROUTERS = (
     web_pages.router,
@@ -132,6 +141,10 @@ PAGE_ROUTERS = (
     webhooks_pages.router,
     notifications_pages.router,
     segments_pages.router,
+    service_pages.router,
+    service_admin_pages.router,
+    survey_pages.router,
+    portal_pages.router,
 )
 
 _SECURITY_HEADERS = {

@@ -1,0 +1,7 @@
+"""Tickets over JSON: /api/v1/tickets."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/v1", tags=["tickets"])
