@@ -42,6 +42,7 @@ JOB_MODULES = (
     "guanxi.interactions.followups.reminders",
     "guanxi.interactions.mail.jobs",
     "guanxi.interactions.events.jobs",
+    "guanxi.service_desk.surveys",
 )
 _AFTER_COMMIT_KEY = "jobs_after_commit"
 QUEUE_NAME = "guanxi"
