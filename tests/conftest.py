@@ -45,6 +45,16 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A browser test whose page waited out Playwright's timeout runs once more, and only then.
+    Once in a 3,000-test run a navigation in the one-off Chromium never finished (CI, 2026-12-07)
+    although the same test passed on every other run; an assertion failing, or a timeout twice
+    in a row, still fails the run (and the rerun is listed in the summary)."""
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.flaky(reruns=1, only_rerun=["TimeoutError"]))
+
+
 # ---------------------------------------------------------------- databases
 
 
