@@ -43,6 +43,7 @@ JOB_MODULES = (
     "guanxi.interactions.mail.jobs",
     "guanxi.interactions.events.jobs",
     "guanxi.service_desk.surveys",
+    "guanxi.service_desk.jobs",
 )
 _AFTER_COMMIT_KEY = "jobs_after_commit"
 QUEUE_NAME = "guanxi"
