@@ -141,13 +141,17 @@ def answer(
     now: datetime | None = None,
 ) -> Survey:
     """Record the customer's answer once: Gone when the survey was already answered (also by
-    a submission racing this one) or has expired, NotFound for a forged link."""
+    a submission racing this one) or has expired, NotFound for a forged link.
+
+    The conditional UPDATE comes first, before anything is read in this transaction: on
+    SQLite a transaction that has read cannot write after another one committed, and on
+    PostgreSQL the row lock makes the loser see the winner's ``answered_at``."""
     moment = now or utcnow()
-    survey = open_survey(session, settings=settings, token=token, now=moment)
+    survey_id = _survey_id(settings, token)
     claimed = session.execute(
         update(Survey)
         .where(
-            Survey.id == survey.id,
+            Survey.id == survey_id,
             Survey.answered_at.is_(None),
             Survey.expires_at > moment,
         )
@@ -160,7 +164,10 @@ def answer(
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        open_survey(session, settings=settings, token=token, now=moment)  # says why
         raise Gone(N_("This survey has already been answered. Thank you!"))
+    survey = session.get(Survey, survey_id)
+    assert survey is not None
     session.refresh(survey)
     return survey
 
