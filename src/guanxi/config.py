@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     mail_from: str = "guanxi@localhost"
     # days before a contract's end at which its owner is warned, unless the contract says otherwise
     contract_warning_days: int = Field(default=30, ge=0, le=3650)
+    # the largest file accepted on a service ticket (bytes; 10 MiB by default)
+    ticket_attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=1024**3)
 
     @classmethod
     def settings_customise_sources(
