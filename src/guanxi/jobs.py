@@ -44,6 +44,7 @@ JOB_MODULES = (
     "guanxi.interactions.events.jobs",
     "guanxi.service_desk.surveys",
     "guanxi.service_desk.jobs",
+    "guanxi.service_desk.portal.auth",
 )
 _AFTER_COMMIT_KEY = "jobs_after_commit"
 QUEUE_NAME = "guanxi"
