@@ -68,6 +68,7 @@ from guanxi.sales.products import pages as products_pages
 from guanxi.service_desk import admin_pages as service_admin_pages
 from guanxi.service_desk import api as tickets_api
 from guanxi.service_desk import pages as service_pages
+from guanxi.service_desk import satisfaction_pages
 from guanxi.service_desk import sla_api, stations_api, survey_pages, surveys_api
 from guanxi.service_desk.portal import pages as portal_pages
 from guanxi.web import pages as web_pages
@@ -143,6 +144,7 @@ PAGE_ROUTERS = (
     segments_pages.router,
     service_pages.router,
     service_admin_pages.router,
+    satisfaction_pages.router,
     survey_pages.router,
     portal_pages.router,
 )

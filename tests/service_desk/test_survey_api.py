@@ -121,9 +121,9 @@ def test_list_filters_and_visibility(client: TestClient, answers: Answers) -> No
         "bing",
         "bing-old",
     }
-    assert {named[i] for i in ids("analyst", customer_id=answers.customers["bing"], period="30d")} == {
-        "bing"
-    }
+    assert {
+        named[i] for i in ids("analyst", customer_id=answers.customers["bing"], period="30d")
+    } == {"bing"}
     assert ids("alice", customer_id=answers.customers["bing"]) == set()
 
     mine = client.get(f"/api/v1/surveys/{answers.surveys['yi']}", headers=answers.headers["alice"])

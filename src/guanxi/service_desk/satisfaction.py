@@ -83,8 +83,7 @@ def parse_period(value: str | None, *, now: datetime | None = None) -> Period:
 
 
 def _midnight(day: date) -> datetime:
-    # stored times are naive UTC (guanxi.db)
-    return datetime(day.year, day.month, day.day, tzinfo=UTC).replace(tzinfo=None)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 # ---------------------------------------------------------------- surveys the actor sees
@@ -252,8 +251,12 @@ def complaints(session: Session, *, actor: User, period: Period | None = None) -
     """Complaints (tickets of kind complaint, merged duplicates left out) the actor may see,
     opened in ``period``, counted per month by category and by root cause."""
     span = period or Period()
-    year = extract("year", Ticket.created_at)
-    month = extract("month", Ticket.created_at)
+    # months of the UTC calendar: PostgreSQL would otherwise read them in its session's zone
+    created: Any = Ticket.created_at
+    if session.get_bind().dialect.name == "postgresql":
+        created = func.timezone("UTC", Ticket.created_at)
+    year = extract("year", created)
+    month = extract("month", created)
     conditions = [
         Ticket.kind == "complaint",
         Ticket.merged_into_id.is_(None),
