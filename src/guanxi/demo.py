@@ -30,6 +30,7 @@ DEMO_MODULES: tuple[str, ...] = (
     "guanxi.customers.demo",
     "guanxi.sales.demo",
     "guanxi.interactions.demo",
+    "guanxi.service_desk.demo",
 )
 
 
