@@ -27,6 +27,7 @@ EXTENSION_MODULES: tuple[str, ...] = (
     "guanxi.interactions.timeline_sources",
     "guanxi.interactions.followups.customer_records",
     "guanxi.marketing.segments.list_filter",
+    "guanxi.service_desk.customer_records",
 )
 
 # (session, actor, customer) -> the panel template's context
