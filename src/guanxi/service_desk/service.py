@@ -256,7 +256,7 @@ def _text(value: Any) -> str:
 def create_ticket(
     session: Session,
     *,
-    actor: User,
+    actor: User | None,
     ticket_in: TicketCreate,
     settings: Settings | None = None,
     now: datetime | None = None,
@@ -264,7 +264,8 @@ def create_ticket(
     """Open a ticket for a customer the actor may see: routed to a queue, an agent and (for a
     service request) the nearest station, with its SLA due times set. 422 naming the field for
     an unknown or foreign contact, product, order, owned item, queue or assignee; 404 for a
-    customer the actor may not see."""
+    customer the actor may not see. ``actor`` None is the customer themselves in the portal,
+    which has already limited them to their own record; the history names them "customer"."""
     now = now or utcnow()
     customer = _customer(session, actor, ticket_in.customer_id)
     ticket = Ticket(
@@ -277,7 +278,7 @@ def create_ticket(
         description=ticket_in.description.strip(),
         language=ticket_in.language,
         customer_id=customer.id,
-        created_by_id=actor.id,
+        created_by_id=actor.id if actor is not None else None,
         tier=customer_tier(session, customer.id),
         reopened_count=0,
     )
@@ -299,7 +300,7 @@ def create_ticket(
         ticket.assignee_id = _assignee(session, ticket_in.assignee_id).id
     session.add(ticket)
     session.flush()
-    record_change(session, ticket, "status", None, "new", actor)
+    record_change(session, ticket, "status", None, "new", actor, "" if actor else "customer")
     given = (ticket.queue_id, ticket.assignee_id, ticket.station_id)
     routing.route(session, ticket)
     for field, before in zip(("queue_id", "assignee_id", "station_id"), given, strict=True):
@@ -313,13 +314,15 @@ def create_ticket(
     return ticket
 
 
-def _customer(session: Session, actor: User, customer_id: int) -> Customer:
+def _customer(session: Session, actor: User | None, customer_id: int) -> Customer:
     customer = session.get(Customer, customer_id)
     if customer is None or customer.deleted_at is not None:
         raise InvalidInput(
             N_("Choose a customer you can see."),
             errors=[FieldError("customer_id", N_("Unknown customer."))],
         )
+    if actor is None:
+        return customer
     visible = session.scalar(
         restrict(select(Customer.id).where(Customer.id == customer_id), Customer, actor)
     )

@@ -19,7 +19,7 @@ from guanxi.deps import DbSession, client_address, public
 from guanxi.errors import N_, InvalidInput
 from guanxi.sales.labels import CONTRACT_STATUS_LABELS, ORDER_STATUS_LABELS
 from guanxi.service_desk.models import PortalLoginLink
-from guanxi.service_desk.portal import auth, service
+from guanxi.service_desk.portal import auth, service, ticket_pages
 from guanxi.service_desk.portal.web import (
     LOGIN_PATH,
     PortalCustomer,
@@ -253,3 +253,7 @@ def orders(request: Request, session: DbSession, customer: PortalCustomerDep) ->
         },
         customer=customer,
     )
+
+
+# the requests and surveys pages, under the same prefix, errors and public declaration
+router.include_router(ticket_pages.router)

@@ -8,22 +8,30 @@ portal's request dependency, so changes made here are logged as made by the cust
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from guanxi.config import Settings
 from guanxi.customers import consent
 from guanxi.customers import service as customer_service
 from guanxi.customers.models import Customer, CustomerEmail, CustomerPhone
 from guanxi.customers.schemas import CONSENT_PURPOSES, ConsentIn, ConsentState, CustomerUpdate
 from guanxi.db import utcnow
-from guanxi.errors import N_, NotFound
+from guanxi.errors import N_, Conflict, FieldError, InvalidInput, NotFound
 from guanxi.sales.models import Contract, Order
+from guanxi.service_desk import service as desk
+from guanxi.service_desk import surveys
+from guanxi.service_desk.models import Survey, Ticket, TicketMessage
 from guanxi.service_desk.portal import settings as portal_settings
+from guanxi.service_desk.schemas import TicketCreate
 
 CONSENT_SOURCE = "portal"
 LIST_LIMIT = 50
+MESSAGE_LIMIT = 20000
+PUBLIC_MESSAGE_KINDS = frozenset({"reply", "customer"})
 
 
 def customer(session: Session, *, customer_id: int) -> Customer:
@@ -149,3 +157,132 @@ def contracts(session: Session, *, customer_id: int) -> list[Contract]:
             .limit(LIST_LIMIT)
         )
     )
+
+
+# ---------------------------------------------------------------- tickets
+
+
+class PortalTicketIn(BaseModel):
+    """A request a customer opens in the portal; the rest (queue, agent, SLA) is the desk's."""
+
+    kind: Literal["complaint", "inquiry", "suggestion", "service_request"]
+    subject: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=20000)
+
+    @field_validator("subject")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError(N_("This field is required."))
+        return value
+
+
+def tickets(session: Session, *, customer_id: int) -> list[Ticket]:
+    return list(
+        session.scalars(
+            select(Ticket)
+            .where(Ticket.customer_id == customer_id)
+            .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+            .limit(LIST_LIMIT)
+        )
+    )
+
+
+def ticket(session: Session, *, customer_id: int, ticket_id: int) -> Ticket:
+    """One of the customer's tickets; another customer's is not found, like a missing one."""
+    found = session.scalar(
+        select(Ticket).where(Ticket.id == ticket_id, Ticket.customer_id == customer_id)
+    )
+    if found is None:
+        raise NotFound(N_("Record {id} was not found."), id=ticket_id)
+    return found
+
+
+def conversation(session: Session, *, ticket: Ticket) -> list[TicketMessage]:
+    """The replies and the customer's own messages; internal notes never leave the desk."""
+    return [m for m in desk.messages(session, ticket) if m.kind in PUBLIC_MESSAGE_KINDS]
+
+
+def open_ticket(
+    session: Session,
+    *,
+    customer_id: int,
+    ticket_in: PortalTicketIn,
+    language: str,
+    settings: Settings | None = None,
+) -> Ticket:
+    customer(session, customer_id=customer_id)
+    return desk.create_ticket(
+        session,
+        actor=None,
+        ticket_in=TicketCreate(
+            customer_id=customer_id,
+            kind=ticket_in.kind,
+            subject=ticket_in.subject,
+            description=ticket_in.description.strip(),
+            channel="portal",
+            language=language,
+        ),
+        settings=settings,
+    )
+
+
+def reply(session: Session, *, customer_id: int, ticket_id: int, body: str) -> TicketMessage:
+    """The customer's message on their ticket. A ticket waiting on them, or resolved, goes back
+    to the desk (in progress), which restarts its SLA clock; a closed one takes no messages."""
+    found = ticket(session, customer_id=customer_id, ticket_id=ticket_id)
+    text = body.strip()
+    if not text:
+        raise InvalidInput(
+            N_("Write a message first."),
+            errors=[FieldError("body", N_("This field is required."))],
+        )
+    if len(text) > MESSAGE_LIMIT:
+        raise InvalidInput(
+            N_("The message is too long."),
+            errors=[FieldError("body", N_("The message is too long."))],
+        )
+    if found.merged_into_id is not None or found.status == "closed":
+        raise Conflict(N_("This request is closed; open a new one if you need more help."))
+    message = TicketMessage(
+        ticket_id=found.id, kind="customer", body=text, author_id=None, created_at=utcnow()
+    )
+    session.add(message)
+    session.flush()
+    desk.record_change(session, found, "message", "", f"#{message.id}", None, "customer")
+    if found.status in ("waiting", "resolved"):
+        desk.change_status(
+            session, actor=None, ticket=found, status="in_progress", label="customer"
+        )
+    found.updated_at = utcnow()
+    session.flush()
+    return message
+
+
+# ---------------------------------------------------------------- surveys
+
+
+@dataclass(frozen=True)
+class PendingSurvey:
+    survey: Survey
+    ticket: Ticket
+    token: str
+
+
+def pending_surveys(
+    session: Session, *, customer_id: int, settings: Settings
+) -> list[PendingSurvey]:
+    """Surveys sent to the customer that are still open to an answer, newest first."""
+    rows = session.execute(
+        select(Survey, Ticket)
+        .join(Ticket, Ticket.id == Survey.ticket_id)
+        .where(
+            Survey.customer_id == customer_id,
+            Survey.answered_at.is_(None),
+            Survey.expires_at > utcnow(),
+        )
+        .order_by(Survey.sent_at.desc(), Survey.id.desc())
+        .limit(LIST_LIMIT)
+    ).all()
+    return [PendingSurvey(s, t, surveys.token_for(settings, s)) for s, t in rows]
