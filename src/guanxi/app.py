@@ -70,6 +70,7 @@ from guanxi.service_desk import api as tickets_api
 from guanxi.service_desk import pages as service_pages
 from guanxi.service_desk import satisfaction_pages
 from guanxi.service_desk import sla_api, stations_api, survey_pages, surveys_api
+from guanxi.service_desk.portal import admin as portal_admin
 from guanxi.service_desk.portal import pages as portal_pages
 from guanxi.web import pages as web_pages
 from guanxi.web import problems, templating, vendor
@@ -112,6 +113,7 @@ API_ROUTERS = (
     sla_api.router,
     stations_api.router,
     surveys_api.router,
+    portal_admin.api_router,
 )
 PAGE_ROUTERS = (
     web_pages.router,
@@ -147,6 +149,7 @@ PAGE_ROUTERS = (
     satisfaction_pages.router,
     survey_pages.router,
     portal_pages.router,
+    portal_admin.router,
 )
 
 _SECURITY_HEADERS = {
