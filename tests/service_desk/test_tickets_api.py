@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from guanxi.concurrency import etag
-from guanxi.service_desk.models import TicketAttachment, TicketMessage
+from guanxi.service_desk.models import SlaPolicy, Survey, TicketAttachment, TicketMessage
+from tests.analytics.scores_support import stored_run, stored_score
 from tests.conftest import People
 from tests.service_desk.support import agent, customer, queue, station, ticket_body
 
@@ -166,7 +167,7 @@ def test_a_role_without_ticket_rights_is_refused(
 
 
 def test_the_status_flow_refuses_illegal_moves_and_counts_reopening(
-    client: TestClient, desk: dict[str, Any]
+    client: TestClient, session: Session, desk: dict[str, Any]
 ) -> None:
     headers = desk["agent_headers"]
     made = _create(client, headers, ticket_body(desk["customer"].id))
@@ -186,6 +187,8 @@ def test_the_status_flow_refuses_illegal_moves_and_counts_reopening(
         assert reply.json()["status"] == status
     resolved = reply.json()
     assert resolved["resolved_at"] is not None
+    # resolving it asked the customer for a satisfaction survey
+    assert session.scalar(select(Survey.id).where(Survey.ticket_id == made["id"])) is not None
     assert move("waiting").status_code == 409
     closed = move("closed").json()
     assert closed["status"] == "closed" and closed["closed_at"] is not None
@@ -351,3 +354,23 @@ def test_tickets_of_different_customers_are_not_merged(
         f"{API}/{first['id']}/merge", json={"into_id": first["id"]}, headers=headers
     )
     assert itself.status_code == 422
+
+
+def test_the_tier_comes_from_the_latest_scoring_run_and_tightens_the_sla(
+    client: TestClient, session: Session, desk: dict[str, Any]
+) -> None:
+    ordinary = _create(client, desk["agent_headers"], ticket_body(desk["customer"].id))
+    assert ordinary["tier"] is None
+    older = stored_run(session)
+    stored_score(session, older, desk["customer"].id, tier="ordinary")
+    latest = stored_run(session)
+    stored_score(session, latest, desk["customer"].id, tier="vip")
+    stored_run(session, status="failed")  # a failed run is never read
+    session.flush()
+
+    vip = _create(client, desk["agent_headers"], ticket_body(desk["customer"].id))
+
+    assert vip["tier"] == "vip"
+    policy = session.get(SlaPolicy, vip["sla_policy_id"])
+    assert policy is not None and policy.tier == "vip" and policy.priority == "high"
+    assert vip["sla_policy_id"] != ordinary["sla_policy_id"]
