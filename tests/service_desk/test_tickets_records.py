@@ -1,9 +1,11 @@
 """What tickets add to the customer record: an entry on the customer's timeline and a tickets
-panel on the 360 page (each showing only the tickets the viewer may see), and the tickets
-moving to the survivor when two customers are merged."""
+panel on the 360 page (each showing only the tickets the viewer may see), the personal-data
+export, and the tickets, surveys and owned products moving to the survivor when two customers
+are merged."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,8 +13,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from guanxi.customers import merge, timeline
-from guanxi.service_desk.models import Ticket
+from guanxi.customers import merge, privacy, timeline
+from guanxi.db import utcnow
+from guanxi.sales.models import OwnedItem
+from guanxi.service_desk import service
+from guanxi.service_desk.models import Survey, Ticket, TicketMessage
 from tests.conftest import PASSWORD, People
 from tests.service_desk.support import agent, customer, queue, ticket
 from tests.web.forms import sign_in
@@ -77,10 +82,20 @@ def test_the_panel_is_empty_for_an_agent_of_another_queue_and_absent_without_rig
     assert page.status_code == 200 and 'id="tickets"' not in page.text
 
 
-def test_merging_customers_moves_their_tickets(
+def test_merging_customers_moves_their_tickets_surveys_and_owned_products(
     session: Session, people: People, shop: dict[str, Any]
 ) -> None:
     admin = people.user("admin")
+    made = shop["ticket"]
+    session.add(
+        Survey(
+            ticket_id=made.id,
+            customer_id=shop["customer"].id,
+            email_address="wang@example.com",
+            expires_at=utcnow() + timedelta(days=14),
+        )
+    )
+    session.add(OwnedItem(customer_id=shop["customer"].id, serial_number="SN-9", model="KFR-35"))
     survivor = customer(session, shop["rep"].user, "王小明（重复）")
     merged = merge.merge(
         session=session,
@@ -94,3 +109,21 @@ def test_merging_customers_moves_their_tickets(
     session.expire_all()
     assert merged.id == survivor.id
     assert session.scalars(select(Ticket.customer_id)).all() == [survivor.id]
+    assert session.scalars(select(Survey.customer_id)).all() == [survivor.id]
+    assert session.scalars(select(OwnedItem.customer_id)).all() == [survivor.id]
+
+
+def test_the_personal_data_export_holds_tickets_messages_to_the_customer_and_surveys(
+    session: Session, shop: dict[str, Any]
+) -> None:
+    made = shop["ticket"]
+    service.add_note(session, actor=shop["agent"].user, ticket=made, body="内部：客户脾气急")
+    session.add(TicketMessage(ticket_id=made.id, kind="customer", body="请尽快上门"))
+    session.flush()
+    document = privacy.personal_data(
+        session=session, actor=shop["rep"].user, customer=shop["customer"]
+    )
+    [exported] = document["tickets"]
+    assert (exported["id"], exported["subject"]) == (made.id, "空调不制冷")
+    assert [m["body"] for m in exported["messages"]] == ["请尽快上门"]  # no internal note
+    assert document["surveys"] == []

@@ -1,6 +1,7 @@
 """What the service desk adds to the customer record: a tickets panel on the 360 page, each
-ticket on the customer's timeline, and the tickets moving to the survivor when two customers
-are merged.
+ticket on the customer's timeline, the tickets, their messages to and from the customer and the
+surveys in the personal-data export, and the tickets, surveys and owned products moving to the
+survivor when two customers are merged.
 
 Listed in ``guanxi.customers.extensions.EXTENSION_MODULES``; the customer domain imports it on
 first use, so it never has to import the service desk itself.
@@ -15,14 +16,15 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from guanxi.auth.models import User
-from guanxi.customers import extensions, merge, timeline
+from guanxi.customers import extensions, merge, privacy, timeline
 from guanxi.customers.models import Customer
 from guanxi.customers.timeline import TimelineEntry
 from guanxi.db import utcnow
 from guanxi.errors import N_
+from guanxi.sales.models import OwnedItem
 from guanxi.service_desk import service
 from guanxi.service_desk.labels import KIND_LABELS, PRIORITY_LABELS, STATUS_LABELS
-from guanxi.service_desk.models import OPEN_STATUSES, Ticket
+from guanxi.service_desk.models import OPEN_STATUSES, Survey, Ticket, TicketMessage
 
 PANEL_ROWS = 10
 TICKET_PAGE = "/service/tickets/{id}"
@@ -99,6 +101,70 @@ def _tickets_source(
 timeline.register("tickets", N_("Tickets"), _tickets_source, resource="tickets")
 
 
+# ---------------------------------------------------------------- personal-data export
+
+
+def _tickets_section(session: Session, customer: Customer) -> list[dict[str, Any]]:
+    tickets = list(
+        session.scalars(select(Ticket).where(Ticket.customer_id == customer.id).order_by(Ticket.id))
+    )
+    # what was written to or by the customer; the staff's internal notes are not about them
+    messages: dict[int, list[dict[str, Any]]] = {}
+    for message in session.scalars(
+        select(TicketMessage)
+        .where(
+            TicketMessage.ticket_id.in_([t.id for t in tickets]),
+            TicketMessage.kind != "note",
+        )
+        .order_by(TicketMessage.created_at, TicketMessage.id)
+    ):
+        messages.setdefault(message.ticket_id, []).append(
+            {
+                "kind": message.kind,
+                "body": message.body,
+                "created_at": message.created_at.isoformat(),
+            }
+        )
+    return [
+        {
+            "id": t.id,
+            "kind": t.kind,
+            "status": t.status,
+            "channel": t.channel,
+            "subject": t.subject,
+            "description": t.description,
+            "created_at": t.created_at.isoformat(),
+            "messages": messages.get(t.id, []),
+        }
+        for t in tickets
+    ]
+
+
+def _surveys_section(session: Session, customer: Customer) -> list[dict[str, Any]]:
+    rows = session.scalars(
+        select(Survey).where(Survey.customer_id == customer.id).order_by(Survey.id)
+    )
+    return [
+        {
+            "ticket_id": s.ticket_id,
+            "email_address": s.email_address,
+            "sent_at": s.sent_at.isoformat(),
+            "answered_at": s.answered_at.isoformat() if s.answered_at else None,
+            "csat": s.csat,
+            "nps": s.nps,
+            "comment": s.comment,
+        }
+        for s in rows
+    ]
+
+
+privacy.register_section("tickets", _tickets_section)
+privacy.register_section("surveys", _surveys_section)
+
+
+# ---------------------------------------------------------------- merge
+
+
 def _move_tickets(session: Session, from_id: int, to_id: int) -> int:
     result = session.execute(
         update(Ticket)
@@ -109,4 +175,27 @@ def _move_tickets(session: Session, from_id: int, to_id: int) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def _move_surveys(session: Session, from_id: int, to_id: int) -> int:
+    result = session.execute(
+        update(Survey)
+        .where(Survey.customer_id == from_id)
+        .values(customer_id=to_id)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _move_owned_items(session: Session, from_id: int, to_id: int) -> int:
+    # the installed base is what an agent sees when the customer calls: it goes with them
+    result = session.execute(
+        update(OwnedItem)
+        .where(OwnedItem.customer_id == from_id)
+        .values(customer_id=to_id, updated_at=utcnow(), version=OwnedItem.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 merge.register_mover("tickets", _move_tickets)
+merge.register_mover("surveys", _move_surveys)
+merge.register_mover("owned_items", _move_owned_items)
