@@ -188,6 +188,8 @@ def test_a_consent_withdrawn_in_the_portal_is_honoured_by_the_next_email(
     assert refused.status_code == 409
     assert len(inbox.messages) == 1
     assert consent.granted_ids(session=session, purpose="marketing_email") == set()
+    # the staff see on the customer's page where the withdrawal came from
+    assert "customer portal" in portal_client.get(f"/customers/{buyer.id}", headers=staff).text
     # the page shows it, and agreeing again is recorded as the customer's choice too
     assert "Agree" in portal_client.get("/portal/consents").text
     portal_client.post(

@@ -99,6 +99,7 @@ CHOICE_LABELS: dict[str, dict[str, str]] = {
         "erasure": N_("personal data erasure"),
         "web_form": N_("web form"),
         "unsubscribe_link": N_("unsubscribe link"),
+        "portal": N_("customer portal"),
     },
     "field_type": {
         "text": N_("Text"),
