@@ -4,15 +4,21 @@ links that work once and expire, and a session that opens the portal and nothing
 
 from __future__ import annotations
 
+import functools
+from datetime import timedelta
+
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from guanxi import crypto
 from guanxi.audit.models import AuditEntry
+from guanxi.config import Settings
 from guanxi.db import utcnow
-from guanxi.service_desk.models import PortalLoginRequest, PortalSession
+from guanxi.service_desk.models import PortalLoginLink, PortalLoginRequest, PortalSession
 from guanxi.service_desk.portal import auth
 from tests.conftest import People
+from tests.customers.import_helpers import SavepointUnits
 from tests.mail_server import Inbox
 from tests.service_desk.portal_support import (
     LINK,
@@ -81,11 +87,9 @@ def test_a_known_address_gets_a_link_that_signs_in_once(
         assert other.get("/portal", follow_redirects=False).headers["location"] == "/portal/login"
 
 
-def _links(session: Session):  # type: ignore[no-untyped-def]
-    from guanxi.service_desk.models import PortalLoginLink
-
+def _links(session: Session) -> list[PortalLoginLink]:
     session.expire_all()
-    return session.scalars(select(PortalLoginLink)).all()
+    return list(session.scalars(select(PortalLoginLink)))
 
 
 def _audited(session: Session, action: str, customer_id: int) -> int:
@@ -226,3 +230,75 @@ def test_the_portal_cookie_opens_nothing_of_the_staff_app_or_the_api(
         # and the staff's session opens nothing of the portal
         portal = stranger.get("/portal", headers=bearer, follow_redirects=False)
         assert (portal.status_code, portal.headers["location"]) == (303, "/portal/login")
+
+
+def test_a_session_ends_when_it_expires_or_the_customer_is_deleted(
+    portal_client: TestClient, people: People, session: Session
+) -> None:
+    owner = people.user("sales")
+    buyer = make_customer(session, owner.user, "钱进", emails=["qian.jin@example.com"])
+    sign_in(portal_client, session, buyer)
+    record = session.scalars(select(PortalSession)).one()
+
+    record.expires_at = utcnow() - timedelta(seconds=1)
+    session.flush()
+    assert portal_client.get("/portal", follow_redirects=False).status_code == 303
+
+    record.expires_at = utcnow() + timedelta(hours=1)
+    session.flush()
+    assert portal_client.get("/portal", follow_redirects=False).status_code == 200
+    buyer.deleted_at = utcnow()
+    session.flush()
+    gone = portal_client.get("/portal/profile", follow_redirects=False)
+    assert (gone.status_code, gone.headers["location"]) == (303, "/portal/login")
+
+
+def test_the_mail_job_sends_nothing_for_a_link_used_or_expired_meanwhile(
+    portal_app_settings: Settings,
+    sessions: sessionmaker[Session],
+    people: People,
+    session: Session,
+    inbox: Inbox,
+) -> None:
+    owner = people.user("sales")
+    buyer = make_customer(session, owner.user, "孔明", emails=["kong.ming@example.com"])
+    units = SavepointUnits(sessions)
+    token = issue_link(session, buyer)
+    link = session.scalars(select(PortalLoginLink)).one()
+    sealed = crypto.cipher().encrypt(token)
+    send = functools.partial(
+        auth.send_link,
+        portal_app_settings,
+        units,
+        link_id=link.id,
+        sealed_token=sealed,  # type: ignore[arg-type]
+    )
+
+    assert send(locale="zh_CN") is True
+    [message] = inbox.messages
+    assert message["Subject"] == "您的客户服务门户登录链接"
+    assert f"http://portal.test/portal/login/{token}" in message.get_content()
+    auth.redeem_link(session, token=token, ip_address="127.0.0.1")
+    session.flush()
+    assert send(locale="en") is False
+    link.used_at, link.expires_at = None, utcnow() - timedelta(minutes=1)
+    session.flush()
+    assert send(locale="en") is False
+    assert len(inbox.messages) == 1
+
+
+def test_pruning_forgets_expired_links_sessions_and_old_requests(
+    people: People, session: Session
+) -> None:
+    owner = people.user("sales")
+    buyer = make_customer(session, owner.user, "贾宝", emails=["jia.bao@example.com"])
+    old = utcnow() - timedelta(days=1)
+    issue_link(session, buyer, minutes=-24 * 60)
+    fresh_token = issue_link(session, buyer)
+    session.add(PortalLoginRequest(address_hash="x" * 64, ip_address="10.0.0.1", at=old))
+    session.add(PortalLoginRequest(address_hash="y" * 64, ip_address="10.0.0.1", at=utcnow()))
+    session.flush()
+
+    assert auth.prune(session) == 2
+    assert [link.token_hash for link in _links(session)] == [auth.digest(fresh_token)]
+    assert session.scalar(select(func.count()).select_from(PortalLoginRequest)) == 1
