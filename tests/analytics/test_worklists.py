@@ -109,7 +109,7 @@ def test_each_list_holds_the_customers_its_rule_names(session: Session, shop: Sh
     # past margin x P(alive): 500 x 0.3 = 150 first, then 120 x 0.8 = 96 by customer id
     assert _names(shop, winback) == ["lost_worth_it", "key_declining", "ordinary_declining"]
     counts = worklists.counts(session=session, actor=shop.alice.user, scope="mine")
-    assert counts == {"vip-at-risk": 2, "declining-key": 1, "win-back": 3}
+    assert counts == {"vip-at-risk": 2, "declining-key": 1, "dissatisfied": 0, "win-back": 3}
 
 
 def test_the_high_risk_threshold_is_the_runs_own(session: Session, shop: Shop):
@@ -165,17 +165,32 @@ def _counts(page: str) -> dict[str, str]:
 def test_the_index_counts_each_list(client: TestClient, shop: Shop):
     page = _open(client, shop.alice, "/analytics/worklists")
     assert page.status_code == 200
-    assert _counts(page.text) == {"vip-at-risk": "2", "declining-key": "1", "win-back": "3"}
+    assert _counts(page.text) == {
+        "vip-at-risk": "2",
+        "declining-key": "1",
+        "dissatisfied": "0",
+        "win-back": "3",
+    }
     assert "My team&#39;s customers" not in page.text  # nothing to switch to for a rep
     assert 'href="/analytics/runs"' in page.text
 
 
 def test_a_manager_switches_between_mine_and_the_team(client: TestClient, shop: Shop):
     mine = _open(client, shop.manager, "/analytics/worklists")
-    assert _counts(mine.text) == {"vip-at-risk": "0", "declining-key": "0", "win-back": "0"}
+    assert _counts(mine.text) == {
+        "vip-at-risk": "0",
+        "declining-key": "0",
+        "dissatisfied": "0",
+        "win-back": "0",
+    }
     assert 'href="/analytics/worklists?scope=team"' in mine.text
     team = client.get("/analytics/worklists?scope=team")
-    assert _counts(team.text) == {"vip-at-risk": "2", "declining-key": "1", "win-back": "3"}
+    assert _counts(team.text) == {
+        "vip-at-risk": "2",
+        "declining-key": "1",
+        "dissatisfied": "0",
+        "win-back": "3",
+    }
     assert 'href="/analytics/worklists/vip-at-risk?scope=team"' in team.text
     assert client.get("/analytics/worklists?scope=everyone").status_code == 422
 

@@ -37,6 +37,7 @@ __all__ = [
     "churn_risk",
     "compare_groups",
     "fit_churn_model",
+    "tickets_in_window",
     "winback_candidates",
 ]
 
@@ -106,7 +107,13 @@ def churn_labels(
     return active.select("customer_id", (active.later == 0).name("churned"))
 
 
-_TICKET_FEATURES = ("complaints", "tickets", "mean_first_response_hours", "mean_satisfaction")
+_TICKET_FEATURES = (
+    "complaints",
+    "tickets",
+    "mean_first_response_hours",
+    "mean_satisfaction",
+    "latest_nps",
+)
 PRICE_FEATURES = ("mean_discount", "price_ratio")
 """Optional per-customer price columns ``churn_features`` takes from ``prices``: the mean discount
 off list price (0.1 = 10 % off) and the mean price paid relative to list (0.9 = 10 % below)."""
@@ -130,8 +137,9 @@ def churn_features(
 
     - ``trend`` (``trend.spend_trend`` rows): ``trend``;
     - ``tickets`` (rows shaped like ``inputs.TICKETS``): ``complaints`` and ``tickets`` (counts, 0
-      for a customer without tickets), ``mean_first_response_hours`` and ``mean_satisfaction``
-      (NaN without tickets; left out when no ticket has the value);
+      for a customer without tickets), ``mean_first_response_hours``, ``mean_satisfaction`` and
+      ``latest_nps`` (the newest ticket's NPS answer) (NaN without tickets; left out when no
+      ticket has the value), e.g. ``tickets_in_window`` of the churn window;
     - ``prices`` (``customer_id`` plus ``PRICE_FEATURES`` columns): the price paid.
 
     Filter every source to the calibration period before calling.
@@ -183,7 +191,21 @@ def _ticket_features(tickets: pd.DataFrame, index: pd.Index) -> dict[str, pd.Ser
     ):
         if column in tickets.columns and tickets[column].notna().any():
             features[name] = grouped[column].mean().reindex(index).astype(np.float64)
+    if "nps" in tickets.columns and tickets["nps"].notna().any():
+        answered = tickets[tickets["nps"].notna()].sort_values(["customer_id", "ts"])
+        latest = answered.groupby("customer_id")["nps"].last()
+        features["latest_nps"] = latest.reindex(index).astype(np.float64)
     return features
+
+
+def tickets_in_window(tickets: Table, *, end: dt.date, days: int) -> Table:
+    """The tickets opened in the ``days`` company days up to and including ``end``: the service
+    signals (complaints, waits, satisfaction) a churn feature reads, as of ``end``."""
+    if days < 1:
+        raise ValueError("days must be at least 1")
+    after = ibis.literal(dt.datetime.combine(end - dt.timedelta(days=days - 1), dt.time()))
+    before = ibis.literal(dt.datetime.combine(end + dt.timedelta(days=1), dt.time()))
+    return tickets.filter((tickets.ts >= after) & (tickets.ts < before))
 
 
 def compare_groups(features: pd.DataFrame, at_risk: Any) -> pd.DataFrame:

@@ -57,9 +57,11 @@ TICKETS = pa.schema(
         ("kind", pa.string()),
         ("first_response_hours", pa.float64()),
         ("satisfaction", pa.float64()),
+        ("nps", pa.float64()),
     ]
 )
-"""Service tickets; ``kind`` is complaint, inquiry, suggestion or service request."""
+"""Service tickets; ``kind`` is complaint, inquiry, suggestion or service request;
+``satisfaction`` is the answered survey's CSAT (1-5) and ``nps`` its 0-10 answer."""
 
 EVENTS = pa.schema(
     [

@@ -168,10 +168,15 @@ def churn_report(
     params: AnalysisParameters,
     frame: pd.DataFrame,
     summary_at: SummaryAt,
+    tickets: Any = None,
 ) -> dict[str, Any]:
     """The churn-cause model (流失原因分析): learn from who left in the last window what leaving
     looks like beforehand, report the holdout AUC and the drivers, and return each current
-    customer's predicted probability of leaving in the next window (``probability``)."""
+    customer's predicted probability of leaving in the next window (``probability``).
+
+    ``tickets`` (an engine table shaped like ``inputs.TICKETS``) adds the service signals:
+    complaints, first-response hours and satisfaction of the tickets opened in the window
+    before each point in time."""
     window = params.churn_window_days
     calibration_end = end - dt.timedelta(days=window)
     labels = engine.to_arrow(
@@ -184,15 +189,26 @@ def churn_report(
     trend_before = engine.to_arrow(
         trend.spend_trend(tx, end=calibration_end, window_days=params.trend_window_days)
     ).to_pandas()
+
     # rows in customer order: the engine returns them in any order, and the seeded holdout split
     # must see the same rows in the same places for a run to be repeatable
-    features = churn.churn_features(before, trend=trend_before).sort_index()
+    def service(at: dt.date) -> pd.DataFrame | None:
+        if tickets is None:
+            return None
+        window_rows = churn.tickets_in_window(tickets, end=at, days=window)
+        return engine.to_arrow(window_rows).to_pandas()
+
+    features = churn.churn_features(
+        before, trend=trend_before, tickets=service(calibration_end)
+    ).sort_index()
     churned = labels.set_index("customer_id")["churned"].reindex(features.index)
     try:
         report = churn.fit_churn_model(features, churned.to_numpy(dtype=bool), seed=0)
     except ValueError as exc:
         return {"skipped": str(exc)}
-    current = churn.churn_features(frame, trend=frame[["customer_id", "trend"]])
+    current = churn.churn_features(
+        frame, trend=frame[["customer_id", "trend"]], tickets=service(end)
+    )
     current = current.reindex(columns=features.columns, fill_value=0.0)
     probability = report.model.predict_proba(current)
     return {

@@ -117,15 +117,14 @@ def _until(table: pa.Table, end: dt.date) -> pa.Table:
 
 def load_input(db: Database, session: Session, *, end: dt.date, timezone: str) -> ScoringInput:
     """Everything a run reads from the store up to ``end``, as Arrow: orders and their lines,
-    logged interactions and known customers' web events. Tickets are empty until the service
-    desk keeps them."""
+    logged interactions, service tickets with their surveys and known customers' web events."""
     return ScoringInput(
         end=end,
         customer_ids=_all_customer_ids(session),
         transactions=_until(sources.transactions(db.engine, timezone=timezone), end),
         lines=_until(sources.lines(db.engine, timezone=timezone), end),
         interactions=_until(sources.interactions(db.engine, timezone=timezone), end),
-        tickets=inputs.empty(inputs.TICKETS),
+        tickets=_until(sources.tickets(db.engine, timezone=timezone), end),
         events=_until(sources.web_events(db.engine, timezone=timezone), end),
     )
 

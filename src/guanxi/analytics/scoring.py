@@ -175,7 +175,9 @@ def score(
     frame["stage"] = lifecycle.lifecycle_stages(frame, params.lifecycle)
 
     progress("churn", STEPS[3][1])
-    churn_report = model_steps.churn_report(engine, tx, end, params, frame, summary_at)
+    churn_report = model_steps.churn_report(
+        engine, tx, end, params, frame, summary_at, tickets=engine.table(data.tickets)
+    )
     probability = churn_report.pop("probability", None)
     frame["churn_risk"] = churn.churn_risk(
         frame["p_alive"].to_numpy(),

@@ -1,6 +1,6 @@
-"""The operational store as analysis input: orders, order lines, pipeline history, interactions
-and web behaviour events read as Arrow through ADBC (SQLite and PostgreSQL drivers), in the
-shapes of ``inputs``.
+"""The operational store as analysis input: orders, order lines, pipeline history, interactions,
+service tickets with their surveys and web behaviour events read as Arrow through ADBC (SQLite
+and PostgreSQL drivers), in the shapes of ``inputs``.
 
 ADBC reads columns straight into Arrow without a Python object per value, which is what makes a
 multi-million-row transaction log cheap to hand to DuckDB or Spark. It opens its own connection,
@@ -37,6 +37,7 @@ from guanxi.sales.models import (
     PipelineStage,
     Product,
 )
+from guanxi.service_desk.models import Survey, Ticket
 
 # orders that never became a sale: a draft is not an order yet, a cancelled one was undone
 NOT_SALES = ("draft", "cancelled")
@@ -224,3 +225,33 @@ def web_events(engine: Engine, *, timezone: str) -> pa.Table:
     """Web behaviour of known customers (``inputs.EVENTS``): product views weigh in the
     recommendations."""
     return _with_local_ts(read_arrow(engine, web_events_query()), timezone, inputs.EVENTS)
+
+
+def tickets_query() -> Select[Any]:
+    """One row per ticket (merged duplicates left out) with when it was first answered and its
+    survey's CSAT and NPS, if answered."""
+    return (
+        select(
+            Ticket.customer_id.label("customer_id"),
+            Ticket.created_at.label("ts"),
+            Ticket.kind.label("kind"),
+            Ticket.first_responded_at.label("responded_at"),
+            cast(Survey.csat, Float).label("satisfaction"),
+            cast(Survey.nps, Float).label("nps"),
+        )
+        .outerjoin(Survey, and_(Survey.ticket_id == Ticket.id, Survey.answered_at.is_not(None)))
+        .where(Ticket.merged_into_id.is_(None))
+    )
+
+
+def tickets(engine: Engine, *, timezone: str) -> pa.Table:
+    """Service tickets (``inputs.TICKETS``): complaints, hours to the first response (wall
+    clock; empty while unanswered) and satisfaction, for the churn model and cost to serve."""
+    table = read_arrow(engine, tickets_query())
+    opened = local_times(table.column("ts"), timezone)
+    responded = local_times(table.column("responded_at"), timezone)
+    waited = pc.subtract(responded.cast(pa.timestamp("us")), opened.cast(pa.timestamp("us")))
+    hours = pc.divide(waited.cast(pa.int64()).cast(pa.float64()), 3_600_000_000.0)
+    table = table.append_column("first_response_hours", hours)
+    table = table.set_column(table.column_names.index("ts"), "ts", opened)
+    return inputs.conform(table, inputs.TICKETS)

@@ -1,4 +1,4 @@
-"""Work list pages: the three lists with how many customers each holds, and one list with each
+"""Work list pages: the lists with how many customers each holds, and one list with each
 customer's tier, stage, churn risk, last purchase, CLV and next best action, linked to their 360
 page and to planning a follow-up. Who is on a list is decided in ``analytics.worklists``."""
 

@@ -1,7 +1,8 @@
 """Work lists for staff: the customers of the latest scoring run that need someone to act now,
 each with its next best action. "VIP customers at risk" (屈从型 VIPs whose churn risk is at or
 above the run's high-risk threshold), "declining key customers to call" (关怀型 key customers in
-the decline stage) and "win-back candidates" (客户的挽回, the one rule in
+the decline stage), "dissatisfied VIP and key customers" (a poor satisfaction survey lately, or a
+complaint open) and "win-back candidates" (客户的挽回, the one rule in
 ``churn.winback_candidates`` as the churn figures apply it).
 
 A list holds the customers the user owns ("mine"); someone whose role sees more than their own
@@ -17,7 +18,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from guanxi.analytics import churn as churn_rules
@@ -29,11 +30,17 @@ from guanxi.analytics.runs import latest_run
 from guanxi.analytics.visible_scores import SelectT, visible
 from guanxi.auth.models import User
 from guanxi.customers.models import Customer
+from guanxi.db import utcnow
 from guanxi.errors import N_, NotFound
+from guanxi.service_desk.models import OPEN_STATUSES, Survey, Ticket
 
 Scope = Literal["mine", "team"]
 SHOWN = 100  # rows on a list page; the count says how many there are in all
 WINBACK_MIN_MARGIN = 0.01  # what the churn figures pass to the rule: any past profit
+# dissatisfied: a survey answer this poor, this recent (CSAT 1-5, NPS 0-6 is a detractor)
+DISSATISFIED_DAYS = 90
+POOR_CSAT = 2
+POOR_NPS = 6
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,15 @@ WORKLISTS: dict[str, Worklist] = {
             N_(
                 "Key customers whose relationship is declining: call to find out what changed "
                 "and offer help; the relationship is worth recovering."
+            ),
+        ),
+        Worklist(
+            "dissatisfied",
+            N_("Dissatisfied VIP and key customers"),
+            N_(
+                "VIP and key customers who rated a service 2 or lower, or would hardly "
+                "recommend us (NPS 6 or lower), in the last 90 days, or who have a complaint "
+                "open: call them, put it right and log the follow-up."
             ),
         ),
         Worklist(
@@ -133,12 +149,31 @@ def _conditions(name: str, run: AnalysisRun) -> list[Any]:
         return [CustomerScore.tier == "vip", CustomerScore.churn_risk >= high_risk(run)]
     if name == "declining-key":
         return [CustomerScore.tier == "key", CustomerScore.lifecycle_stage == "decline"]
+    if name == "dissatisfied":
+        return [CustomerScore.tier.in_(("vip", "key")), _dissatisfied()]
     # win-back: what the rule needs first (a stage it keeps, some past profit); the rule decides
     return [
         CustomerScore.lifecycle_stage.in_(WINBACK_STAGES),
         CustomerScore.margin >= WINBACK_MIN_MARGIN,
         CustomerScore.p_alive.is_not(None),
     ]
+
+
+def _dissatisfied() -> Any:
+    """A poor survey answer in the last ``DISSATISFIED_DAYS`` days, or a complaint still open."""
+    since = utcnow() - dt.timedelta(days=DISSATISFIED_DAYS)
+    poor_answer = exists().where(
+        Survey.customer_id == CustomerScore.customer_id,
+        Survey.answered_at >= since,
+        or_(Survey.csat <= POOR_CSAT, Survey.nps <= POOR_NPS),
+    )
+    open_complaint = exists().where(
+        Ticket.customer_id == CustomerScore.customer_id,
+        Ticket.kind == "complaint",
+        Ticket.status.in_(OPEN_STATUSES),
+        Ticket.merged_into_id.is_(None),
+    )
+    return or_(poor_answer, open_complaint)
 
 
 def _winback_ids(session: Session, actor: User, run: AnalysisRun, scope: Scope) -> list[int]:
@@ -230,10 +265,12 @@ def worklist(
     if name == "vip-at-risk":
         order = (CustomerScore.churn_risk.desc(), CustomerScore.customer_id)
         page.customer_filters = {"tier": "vip", "churn_risk_min": str(page.high_risk)}
+    elif name == "dissatisfied":  # the customer list cannot filter on surveys: no link there
+        order = (func.coalesce(CustomerScore.clv, 0).desc(), CustomerScore.customer_id)
     else:
         order = (func.coalesce(CustomerScore.clv, 0).desc(), CustomerScore.customer_id)
         page.customer_filters = {"tier": "key", "stage": "decline"}
-    if scope == "mine":
+    if scope == "mine" and page.customer_filters is not None:
         page.customer_filters["owner_id"] = str(actor.id)
     statement = _scoped(
         session, actor, run, scope, select(*_COLUMNS).where(*_conditions(name, run))
