@@ -65,6 +65,7 @@ def test_the_360_page_shows_the_tickets_panel(
     assert f'data-ticket="{shop["ticket"].id}"' in page.text
     assert "空调不制冷" in page.text and "1 open" in page.text
     assert shop["agent"].user.label in page.text  # who handles it
+    assert f'href="/service/tickets/new?customer_id={shop["customer"].id}"' in page.text
 
 
 def test_the_panel_is_empty_for_an_agent_of_another_queue_and_absent_without_rights(
