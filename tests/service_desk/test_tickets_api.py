@@ -374,3 +374,19 @@ def test_the_tier_comes_from_the_latest_scoring_run_and_tightens_the_sla(
     policy = session.get(SlaPolicy, vip["sla_policy_id"])
     assert policy is not None and policy.tier == "vip" and policy.priority == "high"
     assert vip["sla_policy_id"] != ordinary["sla_policy_id"]
+
+
+def test_raising_the_priority_of_a_running_ticket_tightens_its_targets(
+    client: TestClient, desk: dict[str, Any]
+) -> None:
+    headers = desk["agent_headers"]
+    made = _create(client, headers, ticket_body(desk["customer"].id, priority="low"))
+    raised = client.patch(f"{API}/{made['id']}", json={"priority": "urgent"}, headers=headers)
+    assert raised.status_code == 200, raised.text
+    after = raised.json()
+    assert after["sla_policy_id"] != made["sla_policy_id"]
+    assert after["resolution_due"] < made["resolution_due"]
+    # while it waits on the customer, the clock it has stays as it stands
+    client.post(f"{API}/{made['id']}/status", json={"status": "waiting"}, headers=headers)
+    lowered = client.patch(f"{API}/{made['id']}", json={"priority": "low"}, headers=headers)
+    assert lowered.json()["resolution_due"] == after["resolution_due"]

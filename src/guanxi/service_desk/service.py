@@ -58,6 +58,8 @@ TRANSITIONS: Final[dict[str, frozenset[str]]] = {
     "closed": frozenset({"in_progress"}),
 }
 
+# statuses whose SLA clock is running
+RUNNING: Final = frozenset({"new", "assigned", "in_progress"})
 # PATCH fields whose every change goes into the ticket's history
 TRACKED: Final = ("priority", "category", "root_cause", "queue_id", "assignee_id", "station_id")
 _PLAIN: Final = ("subject", "description", "priority", "channel", "category", "root_cause")
@@ -436,6 +438,10 @@ def update_ticket(
         ticket.station_id = _station(session, station).id if station else None
     for name in TRACKED:
         record_change(session, ticket, name, before[name], getattr(ticket, name), actor)
+    if ticket.priority != before["priority"] and ticket.status in RUNNING:
+        # the targets are the new priority's, counted from when the ticket was opened; a
+        # paused or finished ticket keeps its clock as it stands
+        sla.start(session, ticket, utcnow())
     if ticket.status == "new" and ticket.assignee_id is not None:
         change_status(session, actor=actor, ticket=ticket, status="assigned")
     session.flush()
