@@ -68,7 +68,7 @@ def _area_page(area: str) -> Any:
 
 # the customers and sales areas open on their own pages (guanxi.customers.list_pages,
 # guanxi.sales.pages); the rest keep a landing page until their domain adds pages
-_OWN_PAGES = ("customers", "sales", "interactions", "marketing", "analytics")
+_OWN_PAGES = ("customers", "sales", "interactions", "service", "marketing", "analytics")
 for _area in (a for a in AREA_SUMMARIES if a not in _OWN_PAGES):
     router.add_api_route(
         AREA_PATHS[_area],
