@@ -67,7 +67,7 @@ def _seed_calendar_and_policies() -> None:
         sa.column("updated_at", sa.DateTime(timezone=True)),
         sa.column("version", sa.Integer),
     )
-    rows = []
+    rows: list[dict[str, object]] = []
     for tier, factor in [*TIER_FACTORS, (None, 1.0)]:
         for priority, response, resolution in TARGETS:
             rows.append(
