@@ -202,7 +202,10 @@ class TargetState:
 
 
 def first_response_state(ticket: Ticket, now: datetime) -> TargetState:
-    return _state(ticket.first_response_due, ticket.first_responded_at, ticket, now)
+    """The first response is given by the first reply, or by the resolution when the ticket
+    was resolved without one (the SLA report counts the same way)."""
+    responded = ticket.first_responded_at or ticket.resolved_at
+    return _state(ticket.first_response_due, responded, ticket, now)
 
 
 def resolution_state(ticket: Ticket, now: datetime) -> TargetState:

@@ -1,18 +1,20 @@
-"""SLA policies and the business calendar over JSON: ``/api/v1/sla-policies`` and
-``/api/v1/business-calendar``. Reading needs ``tickets:read``; changing needs ``tickets:manage``
-(administrators and service leads)."""
+"""SLA policies, the business calendar and the SLA report over JSON: ``/api/v1/sla-policies``,
+``/api/v1/business-calendar`` and ``/api/v1/sla-report``. Reading policies and the calendar
+needs ``tickets:read``, changing them ``tickets:manage`` (administrators and service leads); the
+report needs ``reports:read`` and counts only the tickets the caller may see."""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Response, status
 
 from guanxi.auth.models import User
 from guanxi.concurrency import etag
 from guanxi.deps import DbSession, IfMatch, require
-from guanxi.service_desk import sla_admin
+from guanxi.service_desk import sla_admin, sla_report
+from guanxi.service_desk.satisfaction import parse_period
 from guanxi.service_desk.sla_schemas import (
     CalendarDayIn,
     CalendarDayRead,
@@ -27,6 +29,19 @@ router = APIRouter(prefix="/api/v1", tags=["sla"])
 
 Reader = Annotated[User, require("tickets", "read")]
 Manager = Annotated[User, require("tickets", "manage")]
+
+
+@router.get("/sla-report")
+def read_sla_report(
+    session: DbSession,
+    actor: Annotated[User, require("reports", "read")],
+    period: str = "",
+) -> dict[str, Any]:
+    """Shares of first-response and resolution targets met, overall and ``by`` team, queue,
+    priority, kind and tier, over the tickets resolved in ``period`` (``90d``, ``2026-11`` or
+    ``2026``; blank for all time) that the caller may see."""
+    found = sla_report.report(session, actor=actor, period=parse_period(period))
+    return found.as_json()
 
 
 @router.get("/sla-policies")
