@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from guanxi import schema
 from guanxi.app import create_app
+from guanxi.audit.models import AuditEntry
 from guanxi.auth import service as auth_service
 from guanxi.auth.schemas import UserCreate
 from guanxi.config import Settings
@@ -56,6 +57,12 @@ def test_a_link_works_once_then_answers_410(
     session.refresh(survey)
     assert (survey.csat, survey.nps, survey.comment) == (4, 9, "好")
     assert survey.answered_at is not None
+    logged = session.scalars(
+        select(AuditEntry).where(
+            AuditEntry.action == "survey.answer", AuditEntry.entity_id == str(survey.id)
+        )
+    ).one()
+    assert logged.actor_username == "survey-link"
 
     again = client.post(path, data={"csrf_token": token, "csat": "1", "nps": "0"})
     assert again.status_code == 410
@@ -138,22 +145,22 @@ def test_two_submissions_at_once_record_one(fresh_database_url: str, tmp_path: o
         clients = [TestClient(app, base_url="http://testserver") for _ in range(2)]
         tokens = [_csrf(client, path) for client in clients]
         start = threading.Barrier(2)
-        statuses: list[int] = []
+        statuses: dict[int, int] = {}
 
         def submit(index: int) -> None:
             start.wait()
             answer = {"csrf_token": tokens[index], "csat": str(index + 1), "nps": "5"}
-            statuses.append(clients[index].post(path, data=answer).status_code)
+            statuses[index] = clients[index].post(path, data=answer).status_code
 
         threads = [threading.Thread(target=submit, args=(i,)) for i in range(2)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        assert sorted(statuses) == [200, 410]
+        assert sorted(statuses.values()) == [200, 410]
         with db.sessions() as session:
             stored = session.scalars(select(Survey)).one()
-            winner = statuses.index(200)
+            winner = next(index for index, code in statuses.items() if code == 200)
             assert stored.csat == winner + 1 and stored.answered_at is not None
     finally:
         db.dispose()

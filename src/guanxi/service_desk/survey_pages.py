@@ -12,7 +12,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from guanxi.deps import DbSession, SettingsDep, anonymous_csrf, public
+from guanxi.audit import tracking
+from guanxi.audit.chain import AuditActor
+from guanxi.deps import DbSession, SettingsDep, anonymous_csrf, client_address, public
 from guanxi.errors import Gone, GuanxiError, InvalidInput, NotFound
 from guanxi.service_desk import surveys
 from guanxi.service_desk.models import Survey, Ticket
@@ -79,6 +81,7 @@ def survey_submit(
     request: Request, token: str, session: DbSession, settings: SettingsDep, data: FormData
 ) -> Response:
     values = {name: str(data.get(name, "")) for name in ("csat", "nps", "comment")}
+    tracking.set_actor(session, AuditActor(None, "survey-link", client_address(request)))
     try:
         answer_in = surveys.parse_answer(values["csat"], values["nps"], values["comment"])
         surveys.answer(session, settings=settings, token=token, answer_in=answer_in)

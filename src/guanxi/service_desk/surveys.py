@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from guanxi import mail
+from guanxi.audit import tracking
 from guanxi.config import Settings
 from guanxi.customers.models import Contact, Customer
 from guanxi.db import utcnow
@@ -169,6 +170,14 @@ def answer(
     survey = session.get(Survey, survey_id)
     assert survey is not None
     session.refresh(survey)
+    # the comment is the customer's own words: kept on the survey, not copied into the log
+    tracking.record(
+        session,
+        "survey.answer",
+        "survey",
+        survey.id,
+        {"ticket_id": survey.ticket_id, "csat": survey.csat, "nps": survey.nps},
+    )
     return survey
 
 
