@@ -11,7 +11,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from guanxi.service_desk import sla
-from guanxi.service_desk.models import CalendarDay, SlaPolicy, Ticket
+from guanxi.service_desk.models import BusinessCalendar, CalendarDay, SlaPolicy, Ticket
 from tests.conftest import People
 from tests.service_desk.survey_support import customer
 
@@ -181,3 +181,15 @@ def test_first_response_is_recorded_once(session: Session, people: People) -> No
     sla.record_first_response(ticket, at(9, 28, 11))
     assert ticket.first_responded_at == at(9, 28, 9, 20)
     assert sla.met(ticket.first_response_due, ticket.first_responded_at) is True
+
+
+def test_a_calendar_without_working_hours_takes_the_ticket_without_due_times(
+    session: Session, people: People
+) -> None:
+    calendar = session.get(BusinessCalendar, 1)
+    assert calendar is not None
+    calendar.week = {}
+    session.flush()
+    ticket = new_ticket(session, people, opened=at(9, 28, 9))
+    assert ticket.sla_policy_id is not None
+    assert ticket.first_response_due is None and ticket.resolution_due is None

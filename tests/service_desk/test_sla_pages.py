@@ -26,6 +26,7 @@ def admin(client: TestClient, people: People, session: Session) -> TestClient:
 
 
 def test_policies_are_listed_created_and_edited(admin: TestClient, session: Session) -> None:
+    assert 'href="/admin/sla"' in admin.get("/admin").text
     page = admin.get("/admin/sla")
     assert page.status_code == 200
     assert page.text.count("data-policy=") == 12

@@ -29,6 +29,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -48,7 +49,7 @@ from guanxi.errors import N_
 from guanxi.jobs import JobContext, periodic
 from guanxi.notifications import service as notifications
 from guanxi.service_desk import business_calendar
-from guanxi.service_desk.business_calendar import Calendar
+from guanxi.service_desk.business_calendar import Calendar, CalendarError
 from guanxi.service_desk.models import ServiceQueue, SlaPolicy, Ticket, TicketChange
 from guanxi.service_desk.sla import RUNNING_STATUSES
 from guanxi.web import i18n
@@ -190,10 +191,12 @@ class _Rules:
     def horizon(self, moment: datetime) -> datetime:
         """The latest due time any policy would warn about now."""
         widest = max(self.warn.values(), default=0)
-        return max(
-            business_calendar.add_business_minutes(calendar, moment, widest)
-            for calendar in self.calendars.values()
-        )
+        horizons = [moment]
+        for calendar in self.calendars.values():
+            # no working hours ahead: nothing comes due on it, though breaches still count
+            with contextlib.suppress(CalendarError):
+                horizons.append(business_calendar.add_business_minutes(calendar, moment, widest))
+        return max(horizons)
 
     def within_warning(self, policy_id: int | None, moment: datetime, due: datetime) -> bool:
         warn = self.warn.get(policy_id, 0) if policy_id else 0

@@ -26,6 +26,7 @@ Rules (the ticket page, the scan and the report all follow them):
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,8 +37,10 @@ from sqlalchemy.orm import Session
 
 from guanxi.customers.models import Customer
 from guanxi.service_desk import business_calendar
-from guanxi.service_desk.business_calendar import Calendar
+from guanxi.service_desk.business_calendar import Calendar, CalendarError
 from guanxi.service_desk.models import SlaPolicy, Ticket
+
+log = logging.getLogger("guanxi.service_desk.sla")
 
 RUNNING_STATUSES: Final = ("new", "assigned", "in_progress")
 """Statuses whose clock runs; ``waiting`` stops it, ``resolved`` and ``closed`` end it."""
@@ -85,15 +88,23 @@ def start(session: Session, ticket: Ticket, now: datetime) -> None:
         ticket.first_response_due = ticket.resolution_due = None
         return
     ticket.sla_policy_id = policy.id
-    calendar = business_calendar.load(session, policy.calendar_id)
-    ticket.first_response_due = (
-        None
-        if ticket.first_responded_at is not None
-        else business_calendar.add_business_minutes(calendar, opened, policy.first_response_minutes)
-    )
-    ticket.resolution_due = business_calendar.add_business_minutes(
-        calendar, opened, policy.resolution_minutes
-    )
+    try:
+        calendar = business_calendar.load(session, policy.calendar_id)
+        ticket.first_response_due = (
+            None
+            if ticket.first_responded_at is not None
+            else business_calendar.add_business_minutes(
+                calendar, opened, policy.first_response_minutes
+            )
+        )
+        ticket.resolution_due = business_calendar.add_business_minutes(
+            calendar, opened, policy.resolution_minutes
+        )
+    except CalendarError:
+        # a calendar without any working hours ahead can promise nothing: the ticket is taken
+        # all the same, without due times, rather than refused
+        log.warning("ticket %s: the SLA calendar has no working hours ahead", ticket.id)
+        ticket.first_response_due = ticket.resolution_due = None
 
 
 def _left(calendar: Calendar, now: datetime, due: datetime | None) -> int | None:
