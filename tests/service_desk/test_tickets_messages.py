@@ -114,17 +114,32 @@ def test_a_note_stays_internal_and_a_reply_is_mailed_and_logged(
     assert kinds == ["note", "reply", "reply"]
 
 
-def test_a_refused_reply_keeps_nothing(
+def test_a_reply_reaches_a_customer_who_withdrew_consent_to_e_mail(
     client: TestClient, session: Session, desk: dict[str, Any], inbox: Inbox
 ) -> None:
     set_consent(session, desk["customer"].id, granted=False)
     url = f"{API}/{desk['ticket'].id}"
-    refused = client.post(f"{url}/replies", json={"body": "您好"}, headers=desk["headers"])
-    assert refused.status_code == 409
+    answered = client.post(f"{url}/replies", json={"body": "您好"}, headers=desk["headers"])
+    assert answered.status_code == 201, answered.text
+    assert len(inbox.received) == 1
+    # what the company starts is still refused
+    started = client.post(
+        "/api/v1/interactions/emails",
+        json={"customer_id": desk["customer"].id, "subject": "新品", "body": "优惠"},
+        headers=desk["headers"],
+    )
+    assert started.status_code == 409, started.text
+    assert len(inbox.received) == 1
+
+
+def test_a_refused_reply_keeps_nothing(
+    client: TestClient, session: Session, desk: dict[str, Any], inbox: Inbox
+) -> None:
+    url = f"{API}/{desk['ticket'].id}"
     foreign = client.post(
         f"{url}/replies", json={"body": "您好", "to": "x@evil.example"}, headers=desk["headers"]
     )
-    assert foreign.status_code in (409, 422)
+    assert foreign.status_code == 422
     assert inbox.received == []
     session.expire_all()
     messages = session.scalars(

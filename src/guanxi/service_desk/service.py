@@ -530,8 +530,9 @@ def reply(
 ) -> TicketMessage:
     """E-mail a reply to the customer through the touch centre (logged there as an outbound
     interaction) and keep it on the ticket; the first reply is the first response the SLA
-    measures. The touch centre's refusals (no address, consent withdrawn, mail off, the server
-    failing) reach the caller unchanged, and then nothing is kept."""
+    measures. It goes also to a customer who withdrew consent to e-mail: it answers what they
+    asked. The touch centre's refusals (an address not theirs, mail off, the server failing)
+    reach the caller unchanged, and then nothing is kept."""
     if ticket.merged_into_id is not None:
         raise Conflict(
             N_("Ticket {id} was merged into ticket {into}; work on that one."),
@@ -547,6 +548,7 @@ def reply(
         subject=subject or f"[#{ticket.id}] {ticket.subject}",
         body=body,
         contact_id=ticket.contact_id if not to else None,
+        answers_their_request=True,
     )
     message = TicketMessage(
         ticket_id=ticket.id,

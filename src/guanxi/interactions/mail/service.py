@@ -189,16 +189,21 @@ def send_to_customer(
     body: str = "",
     template_id: int | None = None,
     contact_id: int | None = None,
+    answers_their_request: bool = False,
 ) -> Interaction:
     """Send an e-mail to a customer the actor may see and log it as an outbound interaction
     with the message's Message-ID.
 
-    Refuses (409) a customer whose e-mail consent is withdrawn, (503) when e-mail is not set up,
+    Refuses (409) a customer whose e-mail consent is withdrawn, unless the mail
+    ``answers_their_request`` (a reply on a ticket the customer opened: withdrawing consent to
+    e-mail stops what the company starts, not the answer to what the customer asked), (503) when
+    e-mail is not set up,
     (422) an address that is not the customer's or a template that cannot be rendered, and
     (502) when the SMTP server fails; in every refusal nothing is sent and nothing is logged.
     """
     customer = customer_service.get(session=session, actor=actor, customer_id=customer_id)
-    refuse_without_consent(session, customer=customer)
+    if not answers_their_request:
+        refuse_without_consent(session, customer=customer)
     sending = mail.effective_settings(session, settings)
     if not mail.enabled(sending):
         raise ServiceUnavailable(
