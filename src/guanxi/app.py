@@ -68,8 +68,8 @@ from guanxi.sales.products import pages as products_pages
 from guanxi.service_desk import admin_pages as service_admin_pages
 from guanxi.service_desk import api as tickets_api
 from guanxi.service_desk import pages as service_pages
-from guanxi.service_desk import satisfaction_pages
-from guanxi.service_desk import sla_api, stations_api, survey_pages, surveys_api
+from guanxi.service_desk import routing_pages as service_routing_pages
+from guanxi.service_desk import satisfaction_pages, sla_api, stations_api, survey_pages, surveys_api
 from guanxi.service_desk.portal import admin as portal_admin
 from guanxi.service_desk.portal import pages as portal_pages
 from guanxi.web import pages as web_pages
@@ -146,6 +146,7 @@ PAGE_ROUTERS = (
     segments_pages.router,
     service_pages.router,
     service_admin_pages.router,
+    service_routing_pages.router,
     satisfaction_pages.router,
     survey_pages.router,
     portal_pages.router,
