@@ -193,3 +193,14 @@ def test_a_calendar_without_working_hours_takes_the_ticket_without_due_times(
     ticket = new_ticket(session, people, opened=at(9, 28, 9))
     assert ticket.sla_policy_id is not None
     assert ticket.first_response_due is None and ticket.resolution_due is None
+
+
+def test_a_new_priority_sets_new_targets_and_keeps_judging_the_answer(
+    session: Session, people: People
+) -> None:
+    ticket = new_ticket(session, people, opened=at(9, 28, 9))  # high: response due 10:00
+    sla.record_first_response(ticket, at(9, 28, 9, 45))
+    ticket.priority = "urgent"  # 30 minutes: the answer at 09:45 came too late for that
+    sla.start(session, ticket, at(9, 28, 10))
+    assert ticket.first_response_due == at(9, 28, 9, 30)
+    assert sla.first_response_state(ticket, at(9, 28, 11)).outcome == "missed"

@@ -6,7 +6,9 @@ Rules (the ticket page, the scan and the report all follow them):
 - **Policy.** The active policy whose given fields (kind, priority, tier) all match the ticket
   and that gives the most of them wins; a tie goes to the lowest ``position``, then the lowest
   id. A policy without a calendar counts on the default calendar.
-- **Start.** Both targets are counted in business minutes from the ticket's ``created_at``.
+- **Start.** Both targets are counted in business minutes from the ticket's ``created_at``
+  (``start`` may run again when the priority changes; the targets are then the new policy's,
+  still counted from the opening).
 - **Pause.** Entering ``waiting`` stores the business minutes left to each target still running
   (``response_left_minutes``, ``resolution_left_minutes``; negative when already missed) and
   ``paused_at``. The due times are *kept* as they were: the scan looks only at tickets whose
@@ -90,12 +92,10 @@ def start(session: Session, ticket: Ticket, now: datetime) -> None:
     ticket.sla_policy_id = policy.id
     try:
         calendar = business_calendar.load(session, policy.calendar_id)
-        ticket.first_response_due = (
-            None
-            if ticket.first_responded_at is not None
-            else business_calendar.add_business_minutes(
-                calendar, opened, policy.first_response_minutes
-            )
+        # also when already answered (start runs again on a change of priority): the report
+        # judges the answer against the target
+        ticket.first_response_due = business_calendar.add_business_minutes(
+            calendar, opened, policy.first_response_minutes
         )
         ticket.resolution_due = business_calendar.add_business_minutes(
             calendar, opened, policy.resolution_minutes
