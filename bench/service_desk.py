@@ -564,6 +564,10 @@ def run(backend: str, args: argparse.Namespace, table: Table) -> None:
             label: str, times: list[float], floor: list[float], note: str, limit: float
         ) -> None:
             p95 = percentile(times, 0.95)
+            console.print(  # as it is measured, for long runs
+                f"  {label}: p50 {percentile(times, 0.5):.1f} p95 {p95:.1f} ms; floor p95 "
+                f"{percentile(floor, 0.95) if floor else 0:.2f} ms; {note}"
+            )
             table.add_row(
                 backend,
                 label,
