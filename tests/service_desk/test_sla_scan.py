@@ -318,3 +318,50 @@ def test_the_scan_is_a_periodic_job_every_two_minutes(
     name = "guanxi.service_desk.jobs.scan_sla"
     assert name in {t.name for t in queue.huey.read_periodic(datetime(2026, 9, 28, 2, 4))}
     assert name not in {t.name for t in queue.huey.read_periodic(datetime(2026, 9, 28, 2, 5))}
+
+
+def test_many_due_tickets_in_batches_are_each_told_once(
+    desk: Desk, inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sla_jobs, "BATCH", 5)  # 12 tickets: three claims of 5, 5 and 2
+    ids = [desk.ticket() for _ in range(12)]
+    assert desk.run(at(28, 13, 10)) == sla_jobs.ScanReport(12, 0, 12)
+    assert desk.run(at(28, 13, 20)) == sla_jobs.ScanReport(0, 0, 0)
+    links = [link for _, kind, link in desk.notes() if kind == "sla_warning"]
+    assert sorted(links) == sorted(f"/service/tickets/{ticket_id}" for ticket_id in ids)
+    assert len(inbox.messages) == 12
+    for session in desk.with_session():
+        history = session.execute(
+            select(TicketChange.ticket_id, TicketChange.new_value).where(
+                TicketChange.actor_label == "system"
+            )
+        ).all()
+        assert sorted(history) == [(ticket_id, "warned") for ticket_id in sorted(ids)]
+
+
+def test_a_batch_that_fails_claims_nothing_and_the_next_run_tells(
+    desk: Desk, inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sla_jobs, "BATCH", 3)
+    ids = [desk.ticket() for _ in range(3)]
+    recipients = sla_jobs._recipients
+    seen: list[int] = []
+
+    def crash_on_the_third(session: Session, ticket: Ticket, stage: str) -> list[User]:
+        seen.append(ticket.id)
+        if len(seen) == 3:
+            raise RuntimeError("worker died")
+        return recipients(session, ticket, stage)
+
+    monkeypatch.setattr(sla_jobs, "_recipients", crash_on_the_third)
+    with pytest.raises(RuntimeError):
+        desk.run(at(28, 13, 10))
+    # the claims and the first two tickets' notices rolled back together
+    assert desk.notes() == [] and inbox.messages == []
+    for session in desk.with_session():
+        warned = session.scalars(select(Ticket.response_warned_at).where(Ticket.id.in_(ids)))
+        assert list(warned) == [None, None, None]
+
+    monkeypatch.setattr(sla_jobs, "_recipients", recipients)
+    assert desk.run(at(28, 13, 12)) == sla_jobs.ScanReport(3, 0, 3)
+    assert [kind for _, kind, _ in desk.notes()] == ["sla_warning"] * 3
