@@ -129,16 +129,7 @@ def request_link(
     if (for_address or 0) > PER_ADDRESS_PER_HOUR:
         return
     for customer_id in _customers_with(session, address):
-        token = secrets.token_urlsafe(32)
-        link = PortalLoginLink(
-            token_hash=digest(token),
-            customer_id=customer_id,
-            email_address=address,
-            created_at=moment,
-            expires_at=moment + timedelta(minutes=LINK_MINUTES),
-        )
-        session.add(link)
-        session.flush()
+        link, token = _new_link(session, customer_id=customer_id, address=address, now=moment)
         # the token rides the queue sealed, so the queue's storage holds nothing usable
         enqueue_after_commit(
             session,
@@ -147,6 +138,45 @@ def request_link(
             sealed_token=crypto.cipher().encrypt(token),
             locale=locale,
         )
+
+
+def _new_link(
+    session: Session, *, customer_id: int, address: str, now: datetime
+) -> tuple[PortalLoginLink, str]:
+    token = secrets.token_urlsafe(32)
+    link = PortalLoginLink(
+        token_hash=digest(token),
+        customer_id=customer_id,
+        email_address=address,
+        created_at=now,
+        expires_at=now + timedelta(minutes=LINK_MINUTES),
+    )
+    session.add(link)
+    session.flush()
+    return link, token
+
+
+def issue_links(
+    session: Session, *, settings: Settings, address: str, now: datetime | None = None
+) -> list[tuple[int, str]]:
+    """One-time sign-in links for the live customers with ``address``, handed to an operator
+    instead of mailed (a customer whose mail does not arrive, or the demo, which has no mail
+    server): (customer id, URL) pairs, each audited. No rate limit: only someone who runs the
+    command line on the server can ask."""
+    moment = now or utcnow()
+    address = normalised_address(address)
+    links = []
+    for customer_id in _customers_with(session, address):
+        link, token = _new_link(session, customer_id=customer_id, address=address, now=moment)
+        audit.record(
+            session,
+            "portal_link_issued",
+            "customer",
+            customer_id,
+            {"link_id": link.id, "expires_at": link.expires_at.isoformat()},
+        )
+        links.append((customer_id, link_url(settings, token)))
+    return links
 
 
 def _customers_with(session: Session, address: str) -> list[int]:
