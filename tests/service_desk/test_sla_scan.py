@@ -344,16 +344,18 @@ def test_a_batch_that_fails_claims_nothing_and_the_next_run_tells(
 ) -> None:
     monkeypatch.setattr(sla_jobs, "BATCH", 3)
     ids = [desk.ticket() for _ in range(3)]
-    recipients = sla_jobs._recipients
+    values = sla_jobs._values
     seen: list[int] = []
 
-    def crash_on_the_third(session: Session, ticket: Ticket, stage: str) -> list[User]:
+    def crash_on_the_third(
+        ticket: Ticket, due: datetime, user: User, company: ZoneInfo
+    ) -> dict[str, str]:
         seen.append(ticket.id)
         if len(seen) == 3:
             raise RuntimeError("worker died")
-        return recipients(session, ticket, stage)
+        return values(ticket, due, user, company)
 
-    monkeypatch.setattr(sla_jobs, "_recipients", crash_on_the_third)
+    monkeypatch.setattr(sla_jobs, "_values", crash_on_the_third)
     with pytest.raises(RuntimeError):
         desk.run(at(28, 13, 10))
     # the claims and the first two tickets' notices rolled back together
@@ -362,6 +364,6 @@ def test_a_batch_that_fails_claims_nothing_and_the_next_run_tells(
         warned = session.scalars(select(Ticket.response_warned_at).where(Ticket.id.in_(ids)))
         assert list(warned) == [None, None, None]
 
-    monkeypatch.setattr(sla_jobs, "_recipients", recipients)
+    monkeypatch.setattr(sla_jobs, "_values", values)
     assert desk.run(at(28, 13, 12)) == sla_jobs.ScanReport(3, 0, 3)
     assert [kind for _, kind, _ in desk.notes()] == ["sla_warning"] * 3
