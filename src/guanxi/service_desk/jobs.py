@@ -243,6 +243,7 @@ def _claim(
     column = target.escalated if stage == "breach" else target.warned
     # the ticket must still stand as it was read: unclaimed, running, unfinished, the same due
     still: ColumnElement[bool] = and_(
+        Ticket.id.in_(batch),  # a primary-key read: a row-value IN alone may scan the table
         tuple_(Ticket.id, target.due).in_(
             [(ticket_id, due) for ticket_id, (due, _) in batch.items()]
         ),
