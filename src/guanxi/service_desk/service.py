@@ -68,9 +68,10 @@ _PLAIN: Final = ("subject", "description", "priority", "channel", "category", "r
 # ---------------------------------------------------------------- reading
 
 
-def visible_tickets(actor: User) -> Select[Ticket]:
-    """A select of the tickets ``actor`` may see."""
-    return rules.visible_tickets(actor)
+def visible_tickets(actor: User, session: Session | None = None) -> Select[Ticket]:
+    """A select of the tickets ``actor`` may see; with ``session`` the actor's queues are read
+    first, so the condition holds their ids."""
+    return rules.visible_tickets(actor, session)
 
 
 def get_visible_ticket(session: Session, actor: User, ticket_id: int) -> Ticket:
