@@ -32,7 +32,8 @@ POLICY = {
 @pytest.fixture
 def headers(people: People) -> dict[str, dict[str, str]]:
     return {
-        role: people.token(people.user(role)) for role in ("admin", "service", "sales", "marketing")
+        role: people.token(people.user(role))
+        for role in ("admin", "manager", "service", "sales", "marketing")
     }
 
 
@@ -44,7 +45,10 @@ def test_policies_are_created_read_changed_with_a_version_and_deleted(
     assert len(seeded.json()) == 12
     assert {p["tier"] for p in seeded.json()} == {"vip", "key", None}
 
-    created = client.post("/api/v1/sla-policies", json=POLICY, headers=headers["service"])
+    # agents work tickets; setting up the desk is for managers and administrators
+    refused = client.post("/api/v1/sla-policies", json=POLICY, headers=headers["service"])
+    assert refused.status_code == 403
+    created = client.post("/api/v1/sla-policies", json=POLICY, headers=headers["manager"])
     assert created.status_code == 201, created.text
     body = created.json()
     assert created.headers["ETag"] == 'W/"1"'
@@ -164,7 +168,7 @@ def test_the_week_holidays_and_make_up_days_are_edited(
     # Saturday mornings become working hours
     week = {**calendar.json()["week"], "5": [["09:00", "12:00"]]}
     saved = client.patch(
-        "/api/v1/business-calendar", json={"week": week, "version": 1}, headers=headers["service"]
+        "/api/v1/business-calendar", json={"week": week, "version": 1}, headers=headers["manager"]
     )
     assert saved.status_code == 200, saved.text
     assert saved.json()["week"]["5"] == [["09:00", "12:00"]] and saved.json()["version"] == 2
@@ -173,7 +177,7 @@ def test_the_week_holidays_and_make_up_days_are_edited(
         *({"day": f"2026-10-0{d}", "kind": "holiday", "name": "国庆节"} for d in range(1, 8)),
         {"day": "2026-10-10", "kind": "workday", "name": "国庆调休", "hours": [["09:00", "18:00"]]},
     ]
-    added = client.post("/api/v1/business-calendar/days", json=days, headers=headers["service"])
+    added = client.post("/api/v1/business-calendar/days", json=days, headers=headers["manager"])
     assert added.status_code == 200, added.text
     assert len(added.json()) == 8
     listed = client.get("/api/v1/business-calendar", headers=headers["sales"]).json()["days"]

@@ -186,7 +186,9 @@ BUILTIN_ROLES: Final[tuple[BuiltinRole, ...]] = (
             "contacts": ("read", "create", "update"),
             "tags": ("read",),
             "interactions": _WORK,
-            "tickets": ("read", "create", "update", "manage"),
+            # agents work tickets; setting up the desk (SLA, calendar, queues, stations,
+            # routing rules) is "manage", for managers and administrators
+            "tickets": _WORK,
             "products": ("read",),
             "orders": ("read",),
             "contracts": ("read",),
