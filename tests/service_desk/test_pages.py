@@ -86,6 +86,10 @@ def test_the_queue_page_lists_by_view_and_filters_in_the_url(
     # my tickets, the one already late first (soonest due)
     assert _rows(home.text) == [late.id, mine.id]
     assert "overdue" in home.text
+    # an agent reaches their availability; the reports are for those who read reports
+    assert 'href="/service/availability"' in home.text
+    assert 'href="/service/sla"' not in home.text
+    assert 'href="/service/satisfaction"' not in home.text
     queues_view = _rows(client.get("/service?view=queues").text)
     assert set(queues_view) == {in_queue.id, loose.id, mine.id, late.id} & set(queues_view)
     assert elsewhere.id not in queues_view and in_queue.id in queues_view
