@@ -315,6 +315,12 @@ def test_who_may_open_the_service_pages(client: TestClient, people: People, sess
         assert client.get(path).status_code == 403, path
     client.cookies.clear()
 
+    lead = people.user("manager")
+    sign_in(client, lead.username, lead.password)
+    lead_home = client.get("/service").text
+    assert 'href="/service/sla"' in lead_home and 'href="/service/satisfaction"' in lead_home
+    client.cookies.clear()
+
     sign_in(client, outsider.username, outsider.password)
     assert client.get("/service").status_code == 200
     assert _rows(client.get("/service?view=all").text) == []
