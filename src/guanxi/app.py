@@ -222,7 +222,7 @@ def create_app(
         domain = directory.parent.name
         app.mount(f"/static/{domain}", StaticFiles(directory=directory), name=f"{domain}-static")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.include_router(_docs_router(app))
+    app.include_router(docs_router)
     for router in API_ROUTERS:
         app.include_router(router)
     for router in PAGE_ROUTERS:
@@ -230,25 +230,27 @@ def create_app(
     return app
 
 
-def _docs_router(app: FastAPI) -> APIRouter:
-    router = APIRouter(include_in_schema=False)
+# Built once at import: endpoints made inside create_app would close over each app, and
+# FastAPI's caches keyed by endpoint would then keep every app ever made (and its database).
+docs_router = APIRouter(include_in_schema=False)
 
-    @router.get(OPENAPI_URL, dependencies=[public])
-    def openapi_document() -> dict[str, object]:
-        return app.openapi()
 
-    @router.get("/api/docs", dependencies=[public])
-    def api_docs() -> HTMLResponse:
-        """Interactive API documentation, served from local files so it works offline."""
-        return get_swagger_ui_html(
-            openapi_url=OPENAPI_URL,
-            title="Guanxi API",
-            swagger_js_url="/static/docs/swagger-ui-bundle.js",
-            swagger_css_url="/static/docs/swagger-ui.css",
-            swagger_favicon_url="/static/docs/favicon.png",
-        )
+@docs_router.get(OPENAPI_URL, dependencies=[public])
+def openapi_document(request: Request) -> dict[str, object]:
+    app: FastAPI = request.app
+    return app.openapi()
 
-    return router
+
+@docs_router.get("/api/docs", dependencies=[public])
+def api_docs() -> HTMLResponse:
+    """Interactive API documentation, served from local files so it works offline."""
+    return get_swagger_ui_html(
+        openapi_url=OPENAPI_URL,
+        title="Guanxi API",
+        swagger_js_url="/static/docs/swagger-ui-bundle.js",
+        swagger_css_url="/static/docs/swagger-ui.css",
+        swagger_favicon_url="/static/docs/favicon.png",
+    )
 
 
 async def _security_headers(
