@@ -31,7 +31,7 @@ def link_command(
         db.dispose()
     if not links:
         raise CliError(f"{address}: no customer has this e-mail address on their record")
+    console.print(f"Each link works once, for {auth.LINK_MINUTES} minutes:")
     for customer_id, url in links:
-        console.print(
-            f"customer {customer_id}: {url}  (works once, for {auth.LINK_MINUTES} minutes)"
-        )
+        # plain output, so a long link is never wrapped and can be copied whole
+        typer.echo(f"customer {customer_id}: {url}")
