@@ -14,6 +14,7 @@ from guanxi import demo, schema
 from guanxi.auth import service as auth_service
 from guanxi.auth.passwords import verify_password
 from guanxi.db import Database
+from guanxi.service_desk import demo as service_demo
 
 
 def guanxi(
@@ -112,7 +113,10 @@ def test_demo_company_is_deterministic(fresh_database_url: str):
             "service",
             "analyst",
         }
-        assert len(company.users) == 6 + demo.EXTRA_SALES[demo.DemoSize.small]
+        # a user per role, the extra sales reps and the service desk's agents
+        assert len(company.users) == (
+            6 + demo.EXTRA_SALES[demo.DemoSize.small] + service_demo.AGENTS[demo.DemoSize.small]
+        )
     with db.unit_of_work() as session:
         again = demo.existing_logins(session)
         assert again == company.logins
