@@ -1,7 +1,7 @@
 """The ``guanxi`` console script: a quick start for the analysts' file commands.
 
 ``guanxi.cli`` imports every domain (the web app, SQLAlchemy models, jobs), which takes seconds
-before any command runs. ``guanxi clv ...`` needs none of that, only DuckDB, Ibis, NumPy and SciPy,
+before any command runs. ``guanxi clv ...`` needs none of that, only DuckDB, NumPy and SciPy,
 so it goes straight to its own small Typer app; everything else goes to the full command, which
 registers ``clv`` as well so ``guanxi --help`` lists it.
 """

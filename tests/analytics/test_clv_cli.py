@@ -16,8 +16,11 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from guanxi.analytics import inputs
 from guanxi.analytics.clv import simulate_transactions
+from guanxi.analytics.clv.summary_sql import compiled_sql, summary_expression, summary_sql
 from guanxi.analytics.clv_cli import clv_app
+from tests.analytics.conftest import BothEngines
 
 COLUMNS = ["--customer-col", "customer", "--date-col", "date", "--amount-col", "amount"]
 TRUTH = {"r": 0.5, "alpha": 16.0, "a": 0.5, "b": 3.0, "p": 6.0, "q": 4.0, "v": 15.0}
@@ -260,7 +263,7 @@ def test_the_guanxi_command_runs_clv_without_loading_the_crm(files: dict[str, Pa
         "try:\n"
         "    main()\n"
         "finally:\n"
-        "    heavy = {'guanxi.cli', 'sqlalchemy', 'fastapi'} & set(sys.modules)\n"
+        "    heavy = {'guanxi.cli', 'sqlalchemy', 'fastapi', 'ibis', 'pandas'} & set(sys.modules)\n"
         "    print('LOADED' if heavy else 'LEAN')\n"
     )
     args = [sys.executable, "-c", code, "clv", "fit", str(files["parquet"]), *COLUMNS, "--json"]
@@ -274,3 +277,68 @@ def test_the_guanxi_command_runs_clv_without_loading_the_crm(files: dict[str, Pa
     assert done.returncode == 1
     assert done.stderr.strip().endswith("x.csv: no such file")
     assert "Traceback" not in done.stderr
+
+
+def _words(sql: str) -> list[str]:
+    return sql.split()
+
+
+@pytest.mark.parametrize("holdout", [False, True], ids=["summary", "with-holdout"])
+def test_the_commands_sql_is_the_shared_summary_as_ibis_compiles_it(holdout: bool) -> None:
+    for end in (dt.date(2025, 6, 30), dt.date(2024, 12, 1)):
+        fresh = compiled_sql(end, holdout=holdout)
+        assert _words(summary_sql(end, holdout=holdout)) == _words(fresh), (
+            "the summary changed: regenerate clv/summary_sql.py with "
+            "`python -m guanxi.analytics.clv.summary_sql`"
+        )
+
+
+def test_the_commands_summary_is_the_same_on_duckdb_sql_and_both_engines(
+    both: BothEngines,
+) -> None:
+    """The expression behind the SQL agrees on DuckDB and Spark, and the SQL the command runs on a
+    plain DuckDB connection gives the same rows: same-day orders, a return, a zero-value day, a
+    one-time buyer, purchases after the calibration end."""
+    ts = [
+        dt.datetime(2024, 1, 1, 9),
+        dt.datetime(2024, 1, 1, 18),
+        dt.datetime(2024, 1, 5),
+        dt.datetime(2024, 2, 1),
+        dt.datetime(2024, 2, 1, 12),
+        dt.datetime(2024, 2, 20),
+        dt.datetime(2024, 1, 10),
+        dt.datetime(2024, 3, 15),
+        dt.datetime(2024, 4, 2),
+    ]
+    tx = inputs.conform(
+        pa.table(
+            {
+                "customer_id": [1, 1, 1, 1, 1, 1, 2, 1, 3],
+                "order_id": range(1, len(ts) + 1),
+                "ts": ts,
+                "amount": [10.0, 5.0, 0.0, 20.0, -20.0, 30.0, 7.5, 12.0, 4.0],
+                "cost": [1.0] * len(ts),
+                "channel": ["web"] * len(ts),
+            }
+        ),
+        inputs.TRANSACTIONS,
+    )
+    end = dt.date(2024, 3, 1)
+    rows = both.run(
+        lambda engine: summary_expression(engine.table(tx), end, holdout=True),
+        sort_by="customer_id",
+    )
+    assert [row["customer_id"] for row in rows] == [1, 2]
+    assert rows[0]["frequency"] == 1 and rows[0]["monetary_value"] == 30.0
+    assert [row["holdout"] for row in rows] == [1, 0]
+    import duckdb
+
+    duck = duckdb.connect()
+    duck.register("transactions", tx)
+    for holdout in (False, True):
+        found = duck.sql(summary_sql(end, holdout=holdout)).to_arrow_table()
+        columns = ["frequency", "recency", "T", "monetary_value"] + (["holdout"] if holdout else [])
+        assert found.column_names == columns
+        assert sorted(found.to_pylist(), key=lambda row: row["T"]) == sorted(
+            ({key: row[key] for key in columns} for row in rows), key=lambda row: row["T"]
+        )

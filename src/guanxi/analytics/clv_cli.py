@@ -1,14 +1,16 @@
 """``guanxi clv fit``: BG/NBD and Gamma-Gamma fitted to an analyst's CSV or Parquet file.
 
 The file is read by DuckDB (``analytics.files``), summarised per customer by the same
-``customer_summary`` the scoring run uses, and fitted by ``analytics.clv``; the command prints the
+``customer_summary`` the scoring run uses (run as the SQL Ibis compiles it to, see
+``clv.summary_sql``), and fitted by ``analytics.clv``; the command prints the
 parameters with standard errors and the CLV summary (customers, repeat customers, mean P(alive),
 expected purchases over the horizon, mean CLV and customer equity, 客户资产), and with
 ``--calibration-end`` the holdout comparison of predicted and actual repeat purchases by
 calibration frequency. ``--json`` prints the same as one JSON object.
 
 This module is imported on the fast path of the ``guanxi`` command (see ``guanxi.entry``), so it
-imports nothing heavy at module level: DuckDB, Ibis, NumPy and the models load when a command runs.
+imports nothing heavy at module level: DuckDB, NumPy and the models load when a command runs, and
+Ibis not at all.
 """
 
 from __future__ import annotations
@@ -113,20 +115,26 @@ def fit_file(
     Raises ``FileProblem`` for a bad file, ``FitFailed`` when a model cannot be fitted and
     ``ClvProblem`` for a calibration end outside the file's dates.
     """
-    import ibis
+    import duckdb
 
-    from guanxi.analytics.files import FileColumns, estimated_rows, load_transactions
-    from guanxi.analytics.summary import customer_summary, daily
+    from guanxi.analytics.clv.summary_sql import summary_sql
+    from guanxi.analytics.files import FileColumns, estimated_rows, read_transactions
 
     columns = FileColumns(customer_col, date_col, amount_col, count_col)
     spill = tempfile.TemporaryDirectory(prefix="guanxi-clv-")
-    con = ibis.duckdb.connect(
-        temp_directory=spill.name, memory_limit=memory_limit(estimated_rows(path))
-    )
+    # a plain DuckDB connection, set up as Ibis sets up its own, runs the summary as Ibis
+    # compiles it (see clv.summary_sql), sparing the command the import of Ibis
+    duck = duckdb.connect(config={"python_enable_replacements": False})
     try:
-        loaded = load_transactions(con, Path(path), columns)
+        duck.execute("SET TimeZone = 'UTC'")
+        duck.execute("SET enable_progress_bar = false")
+        duck.execute("SET temp_directory = $spill", {"spill": spill.name})
+        duck.execute(
+            "SET memory_limit = $limit", {"limit": memory_limit(estimated_rows(path, duck))}
+        )
+        loaded = read_transactions(duck, Path(path), columns)
         # after the read, whose row numbers name bad rows: the summary's rows need no order
-        con.con.execute("SET preserve_insertion_order = false")
+        duck.execute("SET preserve_insertion_order = false")
         end = calibration_end or loaded.last_day
         if calibration_end is not None:
             if calibration_end < loaded.first_day:
@@ -139,32 +147,22 @@ def fit_file(
                     f"--calibration-end {calibration_end} leaves no holdout: the last "
                     f"transaction is on {loaded.last_day}"
                 )
-        tx = loaded.transactions
-        summary = customer_summary(tx, end=end, unit=period, channels=False).select(  # type: ignore[arg-type]
-            "customer_id", "frequency", "recency", "T", "monetary_value"
-        )
-        if calibration_end is not None:
-            days = daily(tx)
-            later = days.filter((days.day > ibis.literal(end)) & (days.amount > 0))
-            holdout = later.group_by("customer_id").aggregate(holdout=later.count())
-            summary = summary.left_join(holdout, "customer_id").select(
-                summary, holdout.holdout.fill_null(0).name("holdout")
-            )
-        data = con.to_pyarrow(summary.drop("customer_id"))
+        data = duck.sql(summary_sql(end, holdout=calibration_end is not None)).fetchnumpy()
     finally:
-        con.disconnect()
+        duck.close()
         spill.cleanup()
     from guanxi.analytics import clv
 
-    frequency = data.column("frequency").to_numpy()
-    recency = data.column("recency").to_numpy()
-    age = data.column("T").to_numpy()
-    spend = data.column("monetary_value").to_numpy()
+    unit_days = DAYS[period]
+    frequency = data["frequency"]
+    # the summary is in days; other units divide as customer_summary(unit=...) does
+    recency = data["recency"] / unit_days
+    age = data["T"] / unit_days
+    spend = data["monetary_value"]
 
     bgnbd = clv.fit_bgnbd(frequency, recency, age)
     repeat = frequency > 0
     gamma_gamma = clv.fit_gamma_gamma(frequency[repeat], spend[repeat])
-    unit_days = DAYS[period]
     values = clv.customer_value(
         bgnbd,
         gamma_gamma,
@@ -212,7 +210,7 @@ def fit_file(
     }
     if calibration_end is not None:
         length = (loaded.last_day - calibration_end).days / unit_days
-        actual = data.column("holdout").to_numpy()
+        actual = data["holdout"]
         report["holdout_end"] = loaded.last_day.isoformat()
         report["holdout_length"] = length
         report["holdout"] = _records(

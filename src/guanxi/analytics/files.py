@@ -54,6 +54,17 @@ class TransactionFile:
     last_day: dt.date
 
 
+@dataclass(frozen=True)
+class FileFacts:
+    """What reading a file found: its rows, the transactions they stand for (rows times counts)
+    and the first and last days with transactions."""
+
+    rows: int
+    transactions_count: int
+    first_day: dt.date
+    last_day: dt.date
+
+
 def file_format(path: Path) -> str:
     """``csv`` or ``parquet`` by the file's name, or ``FileProblem`` if it is neither or absent."""
     if not path.exists():
@@ -72,19 +83,21 @@ def file_format(path: Path) -> str:
     return kind
 
 
-def estimated_rows(path: Path | str) -> int:
-    """About how many rows the file has, without reading it: a Parquet file's footer says, a
-    CSV's size is divided by the mean length of its first lines (0 if the file is unreadable)."""
+def estimated_rows(path: Path | str, duck: Any) -> int:
+    """About how many rows the file has, without reading it: a Parquet file's footer says (read
+    by the DuckDB connection ``duck``), a CSV's size is divided by the mean length of its first
+    lines (0 if the file is unreadable)."""
     path = Path(path)
     try:
         kind = file_format(path)
         if kind == "parquet":
-            import pyarrow.parquet as pq
-
-            return int(pq.read_metadata(path).num_rows)
+            found = duck.execute(
+                f"SELECT sum(num_rows) FROM parquet_file_metadata({_literal(str(path))})"
+            ).fetchone()
+            return int(found[0] or 0) if found else 0
         with path.open("rb") as handle:
             head = handle.read(1 << 20)
-    except (FileProblem, OSError, ValueError):
+    except Exception:  # DuckDB raises many kinds for an unreadable file
         return 0
     lines = head.count(b"\n")
     return int(path.stat().st_size * lines / len(head)) if lines else 1
@@ -338,12 +351,26 @@ def _read_table(
 
 
 def load_transactions(con: Any, path: Path | str, columns: FileColumns) -> TransactionFile:
-    """Read ``path`` into the DuckDB connection of ``con`` (an Ibis DuckDB backend): the temporary
-    table ``raw`` as read, ``customer_keys`` (code -> the file's id) and ``transactions`` in the
+    """Read ``path`` into the DuckDB connection of ``con`` (an Ibis DuckDB backend) as
+    ``read_transactions`` does, and return its ``transactions`` and ``customer_keys`` as Ibis
+    tables. ``FileProblem`` names the first thing wrong with the file."""
+    facts = read_transactions(con.con, path, columns)
+    return TransactionFile(
+        transactions=con.table("transactions"),
+        customer_keys=con.table("customer_keys"),
+        rows=facts.rows,
+        transactions_count=facts.transactions_count,
+        first_day=facts.first_day,
+        last_day=facts.last_day,
+    )
+
+
+def read_transactions(duck: Any, path: Path | str, columns: FileColumns) -> FileFacts:
+    """Read ``path`` into the plain DuckDB connection ``duck``: the temporary table or view
+    ``raw`` as read, ``customer_keys`` (code -> the file's id) and ``transactions`` in the
     TRANSACTIONS shape. ``FileProblem`` names the first thing wrong with the file."""
     path = Path(path)
     kind = file_format(path)
-    duck = con.con
     present = _columns(duck, kind, path)
     _check_columns(path, present, columns)
     integer_keys = _is(present[columns.customer], INTEGER_TYPES)
@@ -404,11 +431,4 @@ def load_transactions(con: Any, path: Path | str, columns: FileColumns) -> Trans
             "CAST(NULL AS VARCHAR) AS channel FROM raw JOIN customer_keys AS k USING "
             "(customer_key) WHERE n IS NULL OR n > 0"
         )
-    return TransactionFile(
-        transactions=con.table("transactions"),
-        customer_keys=con.table("customer_keys"),
-        rows=rows,
-        transactions_count=count,
-        first_day=first_day,
-        last_day=last_day,
-    )
+    return FileFacts(rows, count, first_day, last_day)

@@ -333,6 +333,7 @@ def _starting_point(triples: Triples, penalizer: float) -> tuple[FloatArray, Flo
             n_customers=float(coarse.count.sum()),
             penalizer=penalizer,
             penalty_scale=_penalty_scale(triples),
+            newton=True,
         )
     except FitFailed:
         return start, None

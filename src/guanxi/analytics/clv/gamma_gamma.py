@@ -163,6 +163,7 @@ def fit_gamma_gamma(
                 model="Gamma-Gamma",
                 hint=HINT,
                 n_customers=float(sample.frequency.size),
+                newton=True,
             )
             start, near_hessian = first.params, first.hessian
         except FitFailed:

@@ -3,9 +3,10 @@
 A model supplies its total log-likelihood and analytic gradient on the natural scale. The search
 runs on log-parameters (every parameter is positive) with L-BFGS-B on the mean log-likelihood, so
 tolerances do not depend on the number of customers, then polishes with a few Newton steps on the
-Hessian (central differences of the analytic gradient), which also gives the standard errors: the
+Hessian (differences of the analytic gradient), which also gives the standard errors: the
 inverse Hessian of the total log-likelihood, carried to the natural scale by the delta method
-(se(theta) = theta * se(log theta)).
+(se(theta) = theta * se(log theta)). Fits on small coarsened data may ask for a Newton search
+instead (``newton=True``), which spares importing SciPy's optimiser (0.2 s) unless it stalls.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import minimize
 from threadpoolctl import threadpool_limits  # installed with scikit-learn
 
 from guanxi.analytics.clv.compress import FitFailed
@@ -59,6 +59,7 @@ def _maximise(
     hessian_step: float = 1e-6,
     penalty_scale: FloatArray | None = None,
     start_hessian: FloatArray | None = None,
+    newton: bool = False,
 ) -> Estimate:
     """Maximise ``log_likelihood`` (minus ``penalizer`` * sum of squared parameters per customer,
     as the ``lifetimes`` library does); raise FitFailed unless it converges to finite, identified
@@ -72,6 +73,8 @@ def _maximise(
     alone then finish the job in a handful of evaluations, with L-BFGS-B as the fallback.
     ``start_hessian`` (the ``hessian`` of that nearby fit's Estimate) saves computing one at
     ``start``; the Hessian at the maximum, which gives the standard errors, is always computed.
+    ``newton`` searches from a distant ``start`` by Newton's method with a fresh Hessian every
+    step (cheap on small data), with L-BFGS-B as the fallback.
     """
     if penalizer < 0 or not np.isfinite(penalizer):
         raise FitFailed(N_("the penalizer must be zero or positive"))
@@ -103,7 +106,13 @@ def _maximise(
             log_params, iterations, hessian, value, gradient = _newton(
                 objective, log_params, (value, gradient), hessian_step, start_hessian
             )
+        elif newton:
+            found = _newton_search(objective, log_params, (value, gradient), hessian_step)
+            if found is not None:
+                log_params, iterations, hessian, value, gradient = found
         if not _settled(value, gradient):
+            from scipy.optimize import minimize
+
             result = minimize(
                 objective,
                 log_params,
@@ -219,6 +228,59 @@ def _newton(
         if np.max(np.abs(scale * step)) < 1e-12:
             break
     if start_hessian is not None or np.max(np.abs(log_params - origin)) > 1e-3:
+        hessian = _hessian(objective, log_params, (value, gradient), hessian_step)
+    return log_params, steps, hessian, value, gradient
+
+
+def _newton_search(
+    objective: Objective,
+    log_params: FloatArray,
+    base: tuple[float, FloatArray],
+    hessian_step: float,
+    max_steps: int = 100,
+) -> tuple[FloatArray, int, FloatArray, float, FloatArray] | None:
+    """Newton's method from a distant start: each step solves with the Hessian's eigenvalues made
+    positive (a step uphill on a saddle becomes one downhill), is at most 1 in log-parameters
+    and is halved until the objective falls. The Hessian is kept while full steps cut the
+    gradient a hundredfold, as they do near the maximum. None when it stalls short of a
+    maximum, where the caller falls back to L-BFGS-B; otherwise the Hessian returned is the last
+    one used, a guide for further steps rather than one for standard errors."""
+    value, gradient = base
+    steps = 0
+    hessian: FloatArray | None = None
+    while steps < max_steps and np.max(np.abs(gradient)) >= NEWTON_TOLERANCE:
+        if hessian is None:
+            hessian = _hessian(objective, log_params, (value, gradient), hessian_step)
+            if not np.all(np.isfinite(hessian)):
+                return None
+            eigenvalues, vectors = np.linalg.eigh(hessian)
+            size = np.abs(eigenvalues)
+            size = np.maximum(size, max(float(size.max()), 1e-300) * 1e-10)
+        step = -vectors @ ((vectors.T @ gradient) / size)
+        longest = float(np.max(np.abs(step)))
+        full = longest <= 1.0
+        if not full:
+            step = step / longest
+        for halving in range(41):
+            candidate = log_params + step
+            new_value, new_gradient = objective(candidate)
+            if np.isfinite(new_value) and new_value <= value:
+                full = full and halving == 0
+                break
+            step = step / 2
+        else:
+            break
+        steps += 1
+        moved = float(np.max(np.abs(candidate - log_params)))
+        shrunk = np.max(np.abs(new_gradient)) <= 0.01 * np.max(np.abs(gradient))
+        if not (full and shrunk):
+            hessian = None
+        log_params, value, gradient = candidate, new_value, new_gradient
+        if moved < 1e-12:
+            break
+    if not _settled(value, gradient):
+        return None
+    if hessian is None:
         hessian = _hessian(objective, log_params, (value, gradient), hessian_step)
     return log_params, steps, hessian, value, gradient
 
