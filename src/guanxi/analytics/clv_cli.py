@@ -84,19 +84,6 @@ def memory_limit(rows: int) -> str:
     return f"{wanted >> 20}MiB"
 
 
-def _alive_and_purchases(
-    bgnbd: Any, horizon: float, frequency: Any, recency: Any, age: Any
-) -> tuple[float, float]:
-    """Mean P(alive) and the expected purchases of everyone over ``horizon`` units, each
-    special function evaluated once per distinct (x, T)."""
-    from guanxi.analytics.clv.compress import unique_with_inverse
-
-    alive = bgnbd.probability_alive(frequency, recency, age)
-    (distinct_x, distinct_age), inverse = unique_with_inverse(frequency, age)
-    per_pair = bgnbd.expected_purchases_if_alive(horizon, distinct_x, distinct_age)
-    return float(alive.mean()), float(alive @ per_pair[inverse])
-
-
 def fit_file(
     path: Path | str,
     *,
@@ -163,7 +150,7 @@ def fit_file(
     bgnbd = clv.fit_bgnbd(frequency, recency, age)
     repeat = frequency > 0
     gamma_gamma = clv.fit_gamma_gamma(frequency[repeat], spend[repeat])
-    values = clv.customer_value(
+    values, alive, purchases = clv.customer_value_with_purchases(
         bgnbd,
         gamma_gamma,
         frequency,
@@ -174,9 +161,6 @@ def fit_file(
         horizon_days=horizon_days,
         discount_rate=discount_rate,
         unit_days=unit_days,
-    )
-    alive_mean, purchases_sum = _alive_and_purchases(
-        bgnbd, horizon_days / unit_days, frequency, recency, age
     )
     customers = int(frequency.size)
     report: dict[str, Any] = {
@@ -202,8 +186,8 @@ def fit_file(
             "horizon_days": horizon_days,
             "discount_rate": discount_rate,
             "repeat_customers": int(repeat.sum()),
-            "mean_probability_alive": _finite(alive_mean),
-            "expected_purchases": _finite(purchases_sum),
+            "mean_probability_alive": _finite(float(alive.mean())),
+            "expected_purchases": _finite(float(purchases.sum())),
             "mean_clv": _finite(float(clv.customer_equity(values)) / customers),
             "customer_equity": _finite(clv.customer_equity(values)),
         },

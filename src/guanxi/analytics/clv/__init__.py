@@ -19,7 +19,12 @@ from guanxi.analytics.clv.simulate import (
     simulate_gamma_gamma,
     simulate_transactions,
 )
-from guanxi.analytics.clv.value import customer_equity, customer_value, discounted_purchases
+from guanxi.analytics.clv.value import (
+    customer_equity,
+    customer_value,
+    customer_value_with_purchases,
+    discounted_purchases,
+)
 
 __all__ = [
     "BGNBDFit",
@@ -33,6 +38,7 @@ __all__ = [
     "cumulative_tracking",
     "customer_equity",
     "customer_value",
+    "customer_value_with_purchases",
     "discounted_purchases",
     "fit_bgnbd",
     "fit_gamma_gamma",

@@ -12,17 +12,20 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from guanxi.analytics.clv.bgnbd import BGNBDFit, fit_bgnbd
 from guanxi.analytics.clv.compress import FitFailed, FloatArray
 from guanxi.analytics.clv.gamma_gamma import GammaGammaFit, fit_gamma_gamma
-from guanxi.analytics.inputs import to_arrow
 from guanxi.errors import N_
 
 
 def _columns(frame: Any, names: tuple[str, ...]) -> list[FloatArray]:
     """The named columns of a pandas/Polars frame (or Arrow table) as float arrays."""
+    # Arrow loads here, not with the package: ``guanxi clv fit`` never needs it
+    import pyarrow as pa
+
+    from guanxi.analytics.inputs import to_arrow
+
     try:
         table = to_arrow(frame)
     except TypeError as exc:

@@ -10,12 +10,15 @@ purchase a month) that is under 2% of repeat purchases.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyarrow as pa
 from numpy.typing import ArrayLike, NDArray
 
 from guanxi.analytics.clv.compress import FloatArray
+
+if TYPE_CHECKING:  # Arrow loads when a log is made: ``guanxi clv fit`` never needs it
+    import pyarrow as pa
 
 SECONDS_PER_DAY = 86_400
 
@@ -128,6 +131,8 @@ def simulate_transactions(
     amount = rng.gamma(p, 1.0 / nu[customer_of])
     origin = np.datetime64(start.isoformat(), "us")
     ts = origin + (seconds * 1_000_000).astype("timedelta64[us]")
+    import pyarrow as pa
+
     return pa.table(
         {
             "customer_id": pa.array(customer_of.astype(np.int64) + 1, pa.int64()),

@@ -38,6 +38,31 @@ def discounted_purchases(
     step_days: float = 30,
 ) -> FloatArray:
     """Expected purchases over the horizon, each step's share discounted to today."""
+    return _purchases(
+        bgnbd,
+        frequency,
+        recency,
+        T,
+        horizon_days=horizon_days,
+        discount_rate=discount_rate,
+        unit_days=unit_days,
+        step_days=step_days,
+    )[1]
+
+
+def _purchases(
+    bgnbd: BGNBDFit,
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,  # noqa: N803
+    *,
+    horizon_days: float,
+    discount_rate: float,
+    unit_days: float,
+    step_days: float,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """P(alive), discounted expected purchases over the horizon and the same undiscounted, per
+    customer: the steps' special functions are evaluated once per distinct (x, T)."""
     if horizon_days < 0:
         raise FitFailed(N_("the CLV horizon must not be negative"))
     if discount_rate <= -1 or not np.isfinite(discount_rate):
@@ -55,7 +80,8 @@ def discounted_purchases(
         cumulative = bgnbd.expected_purchases_if_alive(end / unit_days, distinct_x, distinct_age)
         total += (cumulative - previous) / (1.0 + discount_rate) ** (end / DAYS_PER_YEAR)
         previous = cumulative
-    return alive * total[inverse]
+    # after the last step, ``previous`` is the expectation over the whole horizon
+    return alive, alive * total[inverse], alive * previous[inverse]
 
 
 def customer_value(
@@ -79,11 +105,42 @@ def customer_value(
     or one per customer; ``discount_rate`` is annual. Purchases are counted in steps of
     ``step_days`` and each step is discounted at its end.
     """
+    return customer_value_with_purchases(
+        bgnbd,
+        gamma_gamma,
+        frequency,
+        recency,
+        T,
+        monetary_value,
+        margin_rate=margin_rate,
+        horizon_days=horizon_days,
+        discount_rate=discount_rate,
+        unit_days=unit_days,
+        step_days=step_days,
+    )[0]
+
+
+def customer_value_with_purchases(
+    bgnbd: BGNBDFit,
+    gamma_gamma: GammaGammaFit,
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,  # noqa: N803 - T is the model's name for a customer's age
+    monetary_value: ArrayLike,
+    *,
+    margin_rate: ArrayLike | float,
+    horizon_days: float = 365,
+    discount_rate: float = 0.10,
+    unit_days: float = 1,
+    step_days: float = 30,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """``customer_value`` with, from the same evaluation, each customer's P(alive) and expected
+    purchases over the horizon (undiscounted): (CLV, P(alive), expected purchases)."""
     x = as_array(frequency, "frequency")
     margin = np.broadcast_to(np.asarray(margin_rate, dtype=np.float64), x.shape)
     if not np.all(np.isfinite(margin)):
         raise FitFailed(N_("margin_rate contains missing or infinite values"))
-    purchases = discounted_purchases(
+    alive, discounted, purchases = _purchases(
         bgnbd,
         x,
         recency,
@@ -94,7 +151,7 @@ def customer_value(
         step_days=step_days,
     )
     spend = gamma_gamma.conditional_expected_spend(x, monetary_value)
-    return purchases * spend * margin
+    return discounted * spend * margin, alive, purchases
 
 
 def customer_equity(values: ArrayLike) -> float:
