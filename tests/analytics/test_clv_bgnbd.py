@@ -9,7 +9,7 @@ from scipy import integrate, stats
 from scipy.optimize import approx_fprime
 
 from guanxi.analytics.clv import BGNBDFit, FitFailed, compress, fit_bgnbd, simulate_bgnbd
-from guanxi.analytics.clv.bgnbd import log_likelihood, log_likelihood_terms
+from guanxi.analytics.clv.bgnbd import log_likelihood, log_likelihood_hessian, log_likelihood_terms
 from guanxi.analytics.clv.compress import Triples
 
 # Fader, Hardie & Lee (2005), CDNOW sample, time in weeks
@@ -93,6 +93,27 @@ def test_analytic_gradient_matches_finite_differences(params: list[float]) -> No
     assert approx_fprime(vector, lambda v: log_likelihood(v, triples)[0], 1e-7) == pytest.approx(
         gradient, rel=1e-3
     )
+
+
+@pytest.mark.parametrize("params", [[0.243, 4.414, 0.793, 2.426], [2.0, 0.5, 3.0, 0.4]])
+def test_analytic_hessian_matches_differences_of_the_gradient(params: list[float]) -> None:
+    x, t_x, ages = day_summaries(5_000, seed=2)
+    triples = compress(x, t_x / 7, ages / 7)
+    vector = np.array(params)
+    step = 1e-5 * vector
+    numeric = np.array(
+        [
+            (
+                log_likelihood(vector + np.eye(4)[i] * step[i], triples)[1]
+                - log_likelihood(vector - np.eye(4)[i] * step[i], triples)[1]
+            )
+            / (2 * step[i])
+            for i in range(4)
+        ]
+    )
+    hessian = log_likelihood_hessian(vector, triples)
+    np.testing.assert_allclose(hessian, hessian.T)
+    np.testing.assert_allclose(hessian, numeric, rtol=1e-6, atol=1e-6 * np.abs(numeric).max())
 
 
 def test_cdnow_textbook_expectation() -> None:

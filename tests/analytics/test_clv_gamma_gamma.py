@@ -12,7 +12,7 @@ from guanxi.analytics.clv import (
     simulate_bgnbd,
     simulate_gamma_gamma,
 )
-from guanxi.analytics.clv.gamma_gamma import _prepare, log_likelihood
+from guanxi.analytics.clv.gamma_gamma import _prepare, log_likelihood, log_likelihood_hessian
 
 # Fader, Hardie & Lee (2005) "RFM and CLV", CDNOW: p = 6.25, q = 3.74, gamma (v) = 15.44
 TRUTH = {"p": 6.25, "q": 3.74, "v": 15.44}
@@ -52,6 +52,27 @@ def test_analytic_gradient_matches_finite_differences() -> None:
         for i in range(3)
     ]
     np.testing.assert_allclose(gradient, numeric, rtol=1e-6)
+
+
+def test_analytic_hessian_matches_differences_of_the_gradient() -> None:
+    x = purchases(5_000, seed=3)
+    spend = simulate_gamma_gamma(x, **TRUTH, seed=4)
+    data = _prepare(x[x > 0], spend[x > 0])
+    vector = np.array([4.0, 2.5, 20.0])
+    step = 1e-5 * vector
+    numeric = np.array(
+        [
+            (
+                log_likelihood(vector + np.eye(3)[i] * step[i], data)[1]
+                - log_likelihood(vector - np.eye(3)[i] * step[i], data)[1]
+            )
+            / (2 * step[i])
+            for i in range(3)
+        ]
+    )
+    hessian = log_likelihood_hessian(vector, data)
+    np.testing.assert_allclose(hessian, hessian.T)
+    np.testing.assert_allclose(hessian, numeric, rtol=1e-6, atol=1e-6 * np.abs(numeric).max())
 
 
 def test_log_likelihood_matches_the_density_of_each_customer() -> None:

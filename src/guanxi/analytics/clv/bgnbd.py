@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
+from scipy.special import betaln, digamma, expit, gammaln, hyp2f1, polygamma
 
 from guanxi.analytics.clv.compress import (
     FitFailed,
@@ -156,6 +156,72 @@ def log_likelihood(params: FloatArray, data: Triples | Prepared) -> tuple[float,
     return float(value), np.array([d_r, d_alpha, d_a, d_b])
 
 
+def log_likelihood_hessian(params: FloatArray, data: Triples | Prepared) -> FloatArray:
+    """The Hessian of ``log_likelihood`` in (r, alpha, a, b).
+
+    Each customer's log-likelihood is A + [x > 0] ln(1 + e^D). A contributes, with psi1 the
+    trigamma function, d2/dr2 = psi1(r+x) - psi1(r), d2/dr dalpha = 1/alpha - 1/(alpha+T),
+    d2/dalpha2 = -r/alpha^2 + (r+x)/(alpha+T)^2, d2/da2 = d2/da db = psi1(a+b) - psi1(a+b+x),
+    d2/db2 = psi1(b+x) - psi1(b) + psi1(a+b) - psi1(a+b+x); the drop-out term contributes
+    s (1 - s) grad(D) grad(D)' + s hess(D), where grad(D) = (ln((alpha+T)/(alpha+t_x)),
+    (r+x) (1/(alpha+T) - 1/(alpha+t_x)), 1/a, -1/(b+x-1)) and hess(D) has d2/dr dalpha =
+    1/(alpha+T) - 1/(alpha+t_x), d2/dalpha2 = (r+x) (1/(alpha+t_x)^2 - 1/(alpha+T)^2),
+    d2/da2 = -1/a^2, d2/db2 = 1/(b+x-1)^2 and zeros elsewhere.
+    """
+    prep = data if isinstance(data, Prepared) else Prepared.of(data)
+    r, alpha, a, b = params
+    n, gx, gw = prep.n, prep.gx, prep.gw
+    inv_age = 1 / (alpha + prep.u_age)
+    log_age = np.log(alpha + prep.u_age)
+    log_t = np.log(alpha + prep.ut)
+    inv_t = 1 / (alpha + prep.ut)
+    # per distinct x: 1 / (b + x - 1) (unused where x = 0)
+    inv_c = 1 / np.where(gx > 0, b + gx - 1, 1.0)
+    gap = log_age[prep.i_age] - log_t[prep.it]
+    r_x = r + prep.x
+    odds = np.log(a) + np.log(inv_c)[prep.ix] + r_x * gap
+    s = 0.5 + 0.5 * np.tanh(0.5 * odds)
+    ws = prep.w * s
+    curve = ws * (1 - s)  # w s (1 - s)
+    spread = inv_age[prep.i_age] - inv_t[prep.it]
+    d_alpha = r_x * spread
+    curve_gap = curve * gap
+    curve_alpha = curve * d_alpha
+    curve_by_x = totals(prep.ix, curve, gx.size)
+    ws_by_x = totals(prep.ix, ws, gx.size)
+    rate_age = r * prep.w_age + prep.x_age
+    psi1_abx = polygamma(1, a + b + gx)
+    psi1_ab = float(polygamma(1, a + b))
+    rr = dot(gw, polygamma(1, r + gx)) - n * float(polygamma(1, r)) + dot(curve_gap, gap)
+    r_alpha = n / alpha - dot(prep.w_age, inv_age) + dot(curve_gap, d_alpha) + dot(ws, spread)
+    r_a = float(curve_gap.sum()) / a
+    r_b = -dot(totals(prep.ix, curve_gap, gx.size), inv_c)
+    alpha_alpha = (
+        -n * r / alpha**2
+        + dot(rate_age, inv_age * inv_age)
+        + dot(curve_alpha, d_alpha)
+        + dot(ws * r_x, inv_t[prep.it] ** 2 - inv_age[prep.i_age] ** 2)
+    )
+    alpha_a = float(curve_alpha.sum()) / a
+    alpha_b = -dot(totals(prep.ix, curve_alpha, gx.size), inv_c)
+    beta_terms = n * psi1_ab - dot(gw, psi1_abx)
+    aa = beta_terms + (float(curve_by_x.sum()) - float(ws_by_x.sum())) / a**2
+    ab = beta_terms - dot(curve_by_x, inv_c) / a
+    bb = (
+        dot(gw, polygamma(1, b + gx) - psi1_abx)
+        + n * (psi1_ab - float(polygamma(1, b)))
+        + dot(curve_by_x + ws_by_x, inv_c * inv_c)
+    )
+    return np.array(
+        [
+            [rr, r_alpha, r_a, r_b],
+            [r_alpha, alpha_alpha, alpha_a, alpha_b],
+            [r_a, alpha_a, aa, ab],
+            [r_b, alpha_b, ab, bb],
+        ]
+    )
+
+
 def _dropout_log_odds(
     params: FloatArray, x: FloatArray, t_x: FloatArray, age: FloatArray
 ) -> FloatArray:
@@ -292,6 +358,7 @@ def fit_bgnbd(
         max_iterations=max_iterations,
         near=near_hessian is not None,
         start_hessian=near_hessian,
+        log_likelihood_hessian=lambda params: log_likelihood_hessian(params, prepared),
     )
     r, alpha, a, b = (float(v) for v in estimate.params)
     if abs(a - 1) < 1e-9:
@@ -334,6 +401,7 @@ def _starting_point(triples: Triples, penalizer: float) -> tuple[FloatArray, Flo
             penalizer=penalizer,
             penalty_scale=_penalty_scale(triples),
             newton=True,
+            log_likelihood_hessian=lambda params: log_likelihood_hessian(params, prepared),
         )
     except FitFailed:
         return start, None

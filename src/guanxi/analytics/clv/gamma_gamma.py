@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import digamma, gammaln
+from scipy.special import digamma, gammaln, polygamma
 
 from guanxi.analytics.clv.compress import FitFailed, FloatArray, as_array, dot
 from guanxi.analytics.clv.optimize import maximise
@@ -76,6 +76,28 @@ def log_likelihood(params: FloatArray, spend: _Spend) -> tuple[float, FloatArray
     d_q = dot(w, psi) - w.sum() * (digamma(q) - np.log(v)) - sum_log_total
     d_v = w.sum() * q / v - p * dot(spend.frequency, inv_total) - q * float(inv_total.sum())
     return float(value), np.array([d_p, d_q, d_v])
+
+
+def log_likelihood_hessian(params: FloatArray, spend: _Spend) -> FloatArray:
+    """The Hessian of ``log_likelihood`` in (p, q, v). With psi1 the trigamma function and
+    I = 1 / (v + m x), summed over customers:
+
+    d2/dp2 = x^2 (psi1(px+q) - psi1(px))   d2/dp dq = x psi1(px+q)   d2/dp dv = -x I
+    d2/dq2 = psi1(px+q) - psi1(q)          d2/dq dv = 1/v - I        d2/dv2 = -q/v^2 + (px+q) I^2
+    """
+    p, q, v = params
+    x, w = spend.x, spend.weight
+    n = float(w.sum())
+    inverse = 1.0 / (v + spend.total)
+    squared = inverse * inverse
+    trigamma = polygamma(1, p * x + q)
+    pp = dot(w, x * x * (trigamma - polygamma(1, p * x)))
+    pq = dot(w, x * trigamma)
+    qq = float(w @ trigamma) - n * float(polygamma(1, q))
+    pv = -dot(spend.frequency, inverse)
+    qv = n / v - float(inverse.sum())
+    vv = -n * q / v**2 + p * dot(spend.frequency, squared) + q * float(squared.sum())
+    return np.array([[pp, pq, pv], [pq, qq, qv], [pv, qv, vv]])
 
 
 @dataclass(frozen=True)
@@ -164,6 +186,7 @@ def fit_gamma_gamma(
                 hint=HINT,
                 n_customers=float(sample.frequency.size),
                 newton=True,
+                log_likelihood_hessian=lambda params: log_likelihood_hessian(params, sample),
             )
             start, near_hessian = first.params, first.hessian
         except FitFailed:
@@ -178,6 +201,7 @@ def fit_gamma_gamma(
         hint=HINT,
         n_customers=float(count),
         max_iterations=max_iterations,
+        log_likelihood_hessian=lambda params: log_likelihood_hessian(params, spend),
     )
     p, q, v = (float(value) for value in estimate.params)
     if q <= 1:
