@@ -218,26 +218,26 @@ def log_likelihoods(
 
 
 def split(path: Path) -> tuple[float, float, float]:
-    """Guanxi's own time split in one process: read + summary, model fits, CLV for everyone."""
-    import ibis
+    """Guanxi's own time split in one process, as the command runs: read + summary (the SQL Ibis
+    compiles the shared summary to, on a plain DuckDB connection), model fits, CLV for everyone."""
+    import duckdb
 
     from guanxi.analytics import clv
-    from guanxi.analytics.files import FileColumns, load_transactions
-    from guanxi.analytics.summary import customer_summary
+    from guanxi.analytics.clv.summary_sql import summary_sql
+    from guanxi.analytics.files import FileColumns, read_transactions
 
     started = time.perf_counter()
-    con = ibis.duckdb.connect()
-    loaded = load_transactions(con, path, FileColumns("customer", "date", "amount"))
-    summary = customer_summary(loaded.transactions, end=loaded.last_day)
-    data = con.to_pyarrow(summary.select("frequency", "recency", "T", "monetary_value"))
-    x, t_x, age, m = (
-        data[name].to_numpy() for name in ("frequency", "recency", "T", "monetary_value")
-    )
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    loaded = read_transactions(con, path, FileColumns("customer", "date", "amount"))
+    con.execute("SET preserve_insertion_order = false")
+    data = con.sql(summary_sql(loaded.last_day, holdout=False)).fetchnumpy()
+    x, t_x, age, m = (data[name] for name in ("frequency", "recency", "T", "monetary_value"))
     summarised = time.perf_counter()
     bg = clv.fit_bgnbd(x, t_x, age)
     gg = clv.fit_gamma_gamma(x[x > 0], m[x > 0])
     fitted = time.perf_counter()
-    clv.customer_value(bg, gg, x, t_x, age, m, margin_rate=1.0)
+    clv.customer_value_with_purchases(bg, gg, x, t_x, age, m, margin_rate=1.0)
     valued = time.perf_counter()
     return summarised - started, fitted - summarised, valued - fitted
 
