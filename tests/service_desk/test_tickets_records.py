@@ -13,6 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from guanxi.audit import service as audit_service
+from guanxi.audit.models import AuditEntry
 from guanxi.customers import merge, privacy, timeline
 from guanxi.db import utcnow
 from guanxi.sales.models import OwnedItem
@@ -128,3 +130,42 @@ def test_the_personal_data_export_holds_tickets_messages_to_the_customer_and_sur
     assert (exported["id"], exported["subject"]) == (made.id, "空调不制冷")
     assert [m["body"] for m in exported["messages"]] == ["请尽快上门"]  # no internal note
     assert document["surveys"] == []
+
+
+def test_erasure_blanks_what_the_tickets_say_and_keeps_the_tickets(
+    session: Session, shop: dict[str, Any], people: People
+) -> None:
+    made = shop["ticket"]
+    made.description = "住在淮海中路 1 号，电话 13855556666"
+    service.add_note(session, actor=shop["agent"].user, ticket=made, body="内部：客户脾气急")
+    session.add(
+        Survey(
+            ticket_id=made.id,
+            customer_id=shop["customer"].id,
+            email_address="wang@example.com",
+            expires_at=utcnow() + timedelta(days=7),
+            answered_at=utcnow(),
+            csat=2,
+            comment="师傅迟到了",
+        )
+    )
+    session.flush()
+    admin = people.user("admin").user
+    privacy.erase(session=session, actor=admin, customer=shop["customer"])
+    session.flush()
+    session.expire_all()
+
+    kept = session.get_one(Ticket, made.id)
+    assert (kept.subject, kept.description) == (f"#{made.id}", "")
+    assert (kept.kind, kept.status) == ("complaint", made.status)  # the reports keep counting it
+    assert [m.body for m in session.scalars(select(TicketMessage))] == [""]
+    survey = session.scalars(select(Survey)).one()
+    assert (survey.csat, survey.comment, survey.email_address) == (2, "", "")
+    # the subject's old words no longer find it
+    found = service.list_tickets(session=session, actor=admin, q="不制冷")
+    assert found.items == []
+    # nor does the audit log show what the ticket said
+    for entry in session.scalars(select(AuditEntry).where(AuditEntry.entity_type == "ticket")):
+        readable = str(audit_service.readable_changes(session=session, entry=entry))
+        assert "不制冷" not in readable and "淮海" not in readable
+    assert audit_service.verify(session=session).intact

@@ -57,7 +57,10 @@ def list_tickets(
     customer_id: int | None = None,
     kind: TicketKind | None = None,
     priority: TicketPriority | None = None,
-    q: Annotated[str, Query(max_length=200, description="Fragment of the subject")] = "",
+    q: Annotated[
+        str,
+        Query(max_length=200, description="A fragment of the subject, or a ticket number (#123)"),
+    ] = "",
     limit: Limit = 50,
     cursor: str | None = None,
 ) -> PageOut[TicketRead]:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from guanxi.audit import personal as personal_log
 from guanxi.auth.models import User
 from guanxi.customers import extensions, merge, privacy, timeline
 from guanxi.customers.models import Customer
@@ -160,6 +161,40 @@ def _surveys_section(session: Session, customer: Customer) -> list[dict[str, Any
 
 privacy.register_section("tickets", _tickets_section)
 privacy.register_section("surveys", _surveys_section)
+
+
+def erase_tickets(session: Session, customer: Customer) -> int:
+    """Blank what an erased customer's tickets say (subject, description, replies and notes,
+    survey comments) while the tickets stay with their kind, category, root cause, times and
+    scores, so the service reports do not change. The subject's search terms go with it. The
+    audit log's earlier subjects and descriptions are sealed per ticket; their keys are
+    shredded here. Returns how many tickets were blanked."""
+    ids = list(session.scalars(select(Ticket.id).where(Ticket.customer_id == customer.id)))
+    if not ids:
+        return 0
+    for ticket in session.scalars(select(Ticket).where(Ticket.id.in_(ids))):
+        # through the model, so the subject's index terms are cleared with it
+        ticket.subject = f"#{ticket.id}"
+        ticket.description = ""
+    session.execute(
+        update(TicketMessage)
+        .where(TicketMessage.ticket_id.in_(ids))
+        .values(body="")
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Survey)
+        .where(Survey.customer_id == customer.id)
+        .values(comment="", email_address="")
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    # after the flush: the change just logged holds the old subject, sealed with the same key
+    personal_log.shred_many(session, "ticket", ids)
+    return len(ids)
+
+
+privacy.register_eraser("tickets", erase_tickets)
 
 
 # ---------------------------------------------------------------- merge

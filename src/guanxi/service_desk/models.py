@@ -16,10 +16,12 @@ from datetime import date, datetime
 from typing import Any, Final
 
 from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from guanxi.audit.tracking import Audited
+from guanxi.customers.models import GramList
 from guanxi.db import Base, BigId, Timestamped, Versioned, utcnow
+from guanxi.service_desk import subject_terms
 
 KINDS: Final = ("complaint", "inquiry", "suggestion", "service_request")
 PRIORITIES: Final = ("low", "normal", "high", "urgent")
@@ -164,9 +166,13 @@ class Ticket(Timestamped, Versioned, Audited, Base):
     __tablename__ = "tickets"
     __audit_entity__ = "ticket"
     __audit_personal__ = frozenset({"subject", "description"})
+    __audit_ignored__ = frozenset({"search_grams"})
     __table_args__ = (
         Index("ix_tickets_queue_status", "queue_id", "status", "id"),
         Index("ix_tickets_assignee_status", "assignee_id", "status", "id"),
+        # the queue page's "soonest due first", walked per (queue or assignee, status) and merged
+        Index("ix_tickets_queue_status_due", "queue_id", "status", "resolution_due", "id"),
+        Index("ix_tickets_assignee_status_due", "assignee_id", "status", "resolution_due", "id"),
         Index("ix_tickets_customer_created", "customer_id", "created_at", "id"),
         Index("ix_tickets_status_response_due", "status", "first_response_due"),
         Index("ix_tickets_status_resolution_due", "status", "resolution_due"),
@@ -181,6 +187,8 @@ class Ticket(Timestamped, Versioned, Audited, Base):
     category: Mapped[str] = mapped_column(String(80), default="")
     root_cause: Mapped[str] = mapped_column(String(80), default="")
     subject: Mapped[str] = mapped_column(String(200))
+    # the subject's search terms (subject_terms), kept by _index_subject
+    search_grams: Mapped[list[str]] = mapped_column(GramList(), default=list)
     description: Mapped[str] = mapped_column(Text, default="")
     language: Mapped[str] = mapped_column(String(8), default="zh")
     customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id", ondelete="CASCADE"))
@@ -232,6 +240,12 @@ class Ticket(Timestamped, Versioned, Audited, Base):
     merged_into_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("tickets.id", ondelete="SET NULL"), index=True
     )
+
+    @validates("subject")
+    def _index_subject(self, _key: str, subject: str) -> str:
+        # whoever writes the subject (form, API, portal, merge, erasure) keeps its index current
+        self.search_grams = subject_terms.terms(subject or "")
+        return subject
 
 
 class TicketChange(Base):

@@ -4,8 +4,13 @@ Views: the actor's own tickets, their queues' tickets, unassigned tickets, and e
 they may see; narrowed by status, queue, priority, kind, due soon or breached, and a subject
 fragment or a ticket number. Ordered by the resolution due time (soonest first, tickets
 without one last) or newest first, with keyset pages, so the millionth ticket costs what the
-first does: the filters and orders match the indexes on ``tickets``. Visibility is the ticket
-service's (``visibility``); this module only narrows what it allows.
+first does.
+
+A list is read as a merge: each (queue or assignee, status) pair is one range of an index in
+the list's order, read for at most a page of rows, and only those heads are sorted; a queue's
+40,000 open tickets are never sorted to show 50. A search uses the subject's term index
+(``subject_terms``) and lists newest first. Visibility is the ticket service's
+(``visibility``); this module only narrows what it allows.
 """
 
 from __future__ import annotations
@@ -17,14 +22,27 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Select,
+    Text,
+    and_,
+    bindparam,
+    false,
+    or_,
+    select,
+    text,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from guanxi.auth.models import User
 from guanxi.db import utcnow
 from guanxi.errors import N_, InvalidInput
 from guanxi.pagination import Page
-from guanxi.service_desk import visibility
+from guanxi.service_desk import subject_terms, visibility
 from guanxi.service_desk.models import (
     KINDS,
     OPEN_STATUSES,
@@ -66,6 +84,9 @@ def filter_from_query(params: Any) -> QueueFilter:
 
     queue = one("queue_id")
     status = one("status") or "open"
+    # a search lists what it finds newest first unless an order is chosen: the ticket looked
+    # for is most often a recent one, and its index reads in that order
+    sort = one("sort") if one("sort") in SORTS else "newest" if one("q") else "due"
     return QueueFilter(
         view=one("view") if one("view") in VIEWS else "mine",
         status=status if status in (*STATUSES, "open", "any") else "open",
@@ -74,7 +95,7 @@ def filter_from_query(params: Any) -> QueueFilter:
         kind=one("kind") if one("kind") in KINDS else "",
         due=one("due") if one("due") in DUE_FILTERS else "",
         q=one("q")[:MAX_QUERY],
-        sort=one("sort") if one("sort") in SORTS else "due",
+        sort=sort,
     )
 
 
@@ -122,13 +143,29 @@ def _conditions(
     return conditions
 
 
-def _search(stmt: Select[Any], q: str) -> Select[Any]:
-    # a number names a ticket: found by its key, not by scanning every subject for digits
+def subject_matches(session: Session, q: str) -> ColumnElement[bool]:
+    """Tickets a search names: a number (``123``, ``#123``) by its id, anything else by the
+    subject's index terms (``subject_terms``), never by scanning every subject."""
     number = ticket_number(q)
     if number is not None:
-        return stmt.where(Ticket.id == number)
+        return Ticket.id == number
+    wanted, exact = subject_terms.query_terms(q)
+    if not wanted:
+        return false()  # nothing indexable (punctuation only)
+    if session.get_bind().dialect.name == "postgresql":
+        clause = Ticket.search_grams.op("@>")(bindparam(None, wanted, type_=ARRAY(Text())))
+    else:
+        match = " AND ".join('"' + term.replace('"', '""') + '"' for term in wanted)
+        clause = Ticket.id.in_(
+            select(text("rowid"))
+            .select_from(text("ticket_grams"))
+            .where(text("ticket_grams MATCH :ticket_terms").bindparams(ticket_terms=match))
+        )
+    if exact:
+        return clause
+    # pairs or runs of three may lie apart: the subject itself decides, on the rows found
     escaped = q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return stmt.where(Ticket.subject.ilike(f"%{escaped}%", escape="\\"))
+    return and_(clause, Ticket.subject.ilike(f"%{escaped}%", escape="\\"))
 
 
 def list_queue(
@@ -147,48 +184,139 @@ def list_queue(
         # (visibility.ticket_clause): the view already lies inside what the actor may see, and
         # without the visibility OR the planner walks the assignee or queue index
         stmt = select(Ticket)
+        unrestricted = True
     else:
-        stmt = visibility.visible_tickets(actor, session)
+        clause = visibility.ticket_clause(actor, session)
+        stmt = select(Ticket) if clause is None else select(Ticket).where(clause)
+        unrestricted = clause is None
     stmt = stmt.where(*_conditions(session, actor, spec, now))
     if spec.q:
-        stmt = _search(stmt, spec.q)
+        stmt = stmt.where(subject_matches(session, spec.q))
+    # a search is served by its own index, and one ticket number by its key: one query; any
+    # other list is a merge of index walks, one per (queue or assignee, status)
+    streams = None if spec.q else _streams(session, actor, spec, unrestricted)
+    keyset = _decode(cursor) if cursor else None
     if spec.sort == "newest":
-        return _newest_first(session, stmt, limit, cursor)
-    return _soonest_due_first(session, stmt, limit, cursor)
+        rows = _newest_first(session, stmt, streams, limit + 1, keyset)
+    else:
+        rows = _soonest_due_first(session, stmt, streams, limit + 1, keyset)
+    more = len(rows) > limit
+    tickets = _load(session, [ticket_id for ticket_id, _ in rows[:limit]])
+    if not (more and tickets):
+        return Page(tickets, None)
+    last_id, last_due = rows[limit - 1]
+    return Page(tickets, _encode(last_id, last_due if spec.sort == "due" else None))
+
+
+MAX_STREAMS: Final = 64
+
+
+def _streams(
+    session: Session, actor: User, spec: QueueFilter, unrestricted: bool
+) -> list[ColumnElement[bool]] | None:
+    """The list split into parts an index reads in order, each one (queue or assignee, status)
+    pair; None when no index splits it (a rep's "all I can see": the planner chooses)."""
+    if spec.status == "open":
+        statuses: tuple[str, ...] = OPEN_STATUSES
+    elif spec.status == "any":
+        statuses = STATUSES
+    else:
+        statuses = (spec.status,)
+    owners: list[ColumnElement[bool]]
+    if spec.queue_id is not None:
+        owners = [Ticket.queue_id == spec.queue_id]
+    elif spec.view == "mine":
+        owners = [Ticket.assignee_id == actor.id]
+    elif spec.view == "queues":
+        owners = [Ticket.queue_id == q for q in visibility.queue_ids(session, actor)]
+    elif spec.view == "unassigned":
+        owners = [Ticket.assignee_id.is_(None)]
+    elif unrestricted:
+        owners = [true()]  # everything: walked by (status, resolution_due)
+    else:
+        return None
+    if not owners or len(owners) * len(statuses) > MAX_STREAMS:
+        return None
+    return [and_(owner, Ticket.status == status) for owner in owners for status in statuses]
+
+
+def _order(columns: Any, by: str) -> list[ColumnElement[Any]]:
+    """``by``: "newest" (id descending), "due" (resolution due, then id) or "id"."""
+    if by == "newest":
+        return [columns.id.desc()]
+    if by == "due":
+        return [columns.resolution_due.asc(), columns.id.asc()]
+    return [columns.id.asc()]
+
+
+def _merge(
+    session: Session,
+    stmt: Select[Any],
+    streams: list[ColumnElement[bool]] | None,
+    where: list[ColumnElement[bool]],
+    by: str,
+    limit: int,
+) -> list[tuple[int, datetime | None]]:
+    """(id, resolution due) of the first ``limit`` rows ordered ``by``: read from each stream
+    in that order and merged, so no stream is read past ``limit`` rows and nothing is sorted
+    but the streams' heads."""
+    picked = stmt.with_only_columns(Ticket.id, Ticket.resolution_due).where(*where)
+    if streams is None:
+        rows = session.execute(picked.order_by(*_order(Ticket, by)).limit(limit))
+        return [(row[0], row[1]) for row in rows]
+    heads = [
+        picked.where(stream).order_by(*_order(Ticket, by)).limit(limit).subquery()
+        for stream in streams
+    ]
+    merged = union_all(*(select(head.c.id, head.c.resolution_due) for head in heads)).subquery()
+    rows = session.execute(
+        select(merged.c.id, merged.c.resolution_due).order_by(*_order(merged.c, by)).limit(limit)
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+def _load(session: Session, ids: list[int]) -> list[Ticket]:
+    """The tickets of ``ids``, in that order."""
+    found = {t.id: t for t in session.scalars(select(Ticket).where(Ticket.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
 
 
 def _newest_first(
-    session: Session, stmt: Select[Any], limit: int, cursor: str | None
-) -> Page[Ticket]:
-    if cursor:
-        after, _ = _decode(cursor)
-        stmt = stmt.where(Ticket.id < after)
-    rows = list(session.scalars(stmt.order_by(Ticket.id.desc()).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(rows, _encode(rows[-1].id, None) if more and rows else None)
+    session: Session,
+    stmt: Select[Any],
+    streams: list[ColumnElement[bool]] | None,
+    limit: int,
+    keyset: tuple[int, datetime | None] | None,
+) -> list[tuple[int, datetime | None]]:
+    where = [Ticket.id < keyset[0]] if keyset else []
+    return _merge(session, stmt, streams, where, "newest", limit)
 
 
 def _soonest_due_first(
-    session: Session, stmt: Select[Any], limit: int, cursor: str | None
-) -> Page[Ticket]:
+    session: Session,
+    stmt: Select[Any],
+    streams: list[ColumnElement[bool]] | None,
+    limit: int,
+    keyset: tuple[int, datetime | None] | None,
+) -> list[tuple[int, datetime | None]]:
     """Ordered by resolution due time, then id; tickets without a due time (a paused clock)
-    come last. The keyset condition spells the NULLs out, which a plain tuple comparison would
-    lose."""
+    come last. Read in two passes, the dated tickets and then the undated ones, so each is one
+    index range on either database (SQLite sorts NULLs first, PostgreSQL last); the keyset
+    condition spells the NULLs out, which a plain tuple comparison would lose."""
     due = Ticket.resolution_due
-    if cursor:
-        after, key = _decode(cursor)
-        if key is None:
-            stmt = stmt.where(due.is_(None), Ticket.id > after)
-        else:
-            stmt = stmt.where(or_(due > key, and_(due == key, Ticket.id > after), due.is_(None)))
-    stmt = stmt.order_by(due.asc().nulls_last(), Ticket.id.asc()).limit(limit + 1)
-    rows = list(session.scalars(stmt))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    if not (more and rows):
-        return Page(rows, None)
-    return Page(rows, _encode(rows[-1].id, rows[-1].resolution_due))
+    rows: list[tuple[int, datetime | None]] = []
+    if keyset is None or keyset[1] is not None:
+        dated: list[ColumnElement[bool]] = [due.is_not(None)]
+        if keyset is not None:
+            after, key = keyset
+            dated.append(or_(due > key, and_(due == key, Ticket.id > after)))
+        rows = _merge(session, stmt, streams, dated, "due", limit)
+    if len(rows) < limit:
+        undated: list[ColumnElement[bool]] = [due.is_(None)]
+        if keyset is not None and keyset[1] is None:
+            undated.append(Ticket.id > keyset[0])
+        rows += _merge(session, stmt, streams, undated, "id", limit - len(rows))
+    return rows
 
 
 def _encode(after: int, key: datetime | None) -> str:
