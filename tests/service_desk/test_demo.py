@@ -24,7 +24,7 @@ from guanxi.auth.models import User
 from guanxi.customers.models import Customer
 from guanxi.db import Database
 from guanxi.sales.models import Order, OwnedItem
-from guanxi.service_desk import business_calendar, routing
+from guanxi.service_desk import business_calendar, routing, worklists
 from guanxi.service_desk import demo as service_demo
 from guanxi.service_desk.models import (
     KINDS,
@@ -143,6 +143,18 @@ def test_a_year_of_tickets_of_every_kind_channel_and_status(built: Built) -> Non
         ).all()
     )
     assert all(customers_of[t.owned_item_id] == t.customer_id for t in owned)
+    # the demo's subjects are in the search index like any other ticket's
+    subjects = sorted({t.subject: t.id for t in tickets}.items())[::25]
+    missed = [
+        (subject, fragment)
+        for subject, ticket_id in subjects
+        for fragment in (subject, subject[:2], subject[-3:])
+        if ticket_id
+        not in set(
+            session.scalars(select(Ticket.id).where(worklists.subject_matches(session, fragment)))
+        )
+    ]
+    assert missed == []
 
 
 def test_histories_notes_and_replies(built: Built) -> None:

@@ -68,14 +68,27 @@ def test_search_finds_fragments_through_the_index(session: Session, people: Peop
     assert _found(session, manager, "gw") == set()
     assert _found(session, manager, "%") == set()
     assert _found(session, manager, "不存在") == set()
-    # a number names a ticket
+    # "#" and a number names a ticket; bare digits also find subjects that hold them
     assert _found(session, manager, f"#{other.id}") == {other.id}
+    assert _found(session, manager, str(other.id)) == {other.id}
+    numbered = ticket(session, manager, buyer, subject="电视 75英寸 黑屏")
+    assert _found(session, manager, "75") == {numbered.id} | (
+        {75} & {leak.id, model.id, apart.id, other.id}
+    )
+    assert _found(session, manager, f"#{numbered.id + 1000}") == set()
 
     # a changed subject is found by its new words only
     leak.subject = "洗衣机不排水"
     session.flush()
     assert _found(session, manager, "漏水") == set()
     assert _found(session, manager, "排水") == {leak.id}
+
+    # pages of a search, newest first, each ticket once (SQLite reads them from the term index
+    # in its own order)
+    leaks = [ticket(session, manager, buyer, subject=f"热水器漏水 {n}号").id for n in range(7)]
+    for limit in (1, 2, 3):
+        spec = QueueFilter(view="all", status="any", q="热水器漏水", sort="newest")
+        assert _walk(session, manager, spec, limit) == sorted(leaks, reverse=True)
 
     # the API's q reads the same index
     listed = service.list_tickets(session=session, actor=manager, q="压缩机烧毁")
@@ -148,6 +161,8 @@ def test_the_merged_walks_list_what_one_sort_would(
         each.resolution_due = (
             None if n % 5 == 0 else now + timedelta(hours=rng.choice([-3, 1, 1, 2, 7, 30]))
         )
+        each.first_response_due = now + timedelta(hours=rng.choice([-1, 3, 10]))
+        each.first_responded_at = now if n % 7 == 0 else None
     session.flush()
 
     def expected(keep: Any, newest: bool = False) -> list[int]:
@@ -160,6 +175,13 @@ def test_the_merged_walks_list_what_one_sort_would(
         return [t.id for t in dated] + sorted(t.id for t in chosen if not t.resolution_due)
 
     mine_queues = {first.id, second.id}
+
+    def within(moment: Any) -> bool:
+        return moment is not None and now <= moment <= now + worklists.SOON
+
+    def past(moment: Any) -> bool:
+        return moment is not None and moment < now
+
     is_open = {"new", "assigned", "in_progress", "waiting"}
     cases = [
         (QueueFilter(view="queues"), lambda t: t.queue_id in mine_queues and t.status in is_open),
@@ -176,6 +198,26 @@ def test_the_merged_walks_list_what_one_sort_would(
         (
             QueueFilter(view="unassigned", status="any"),
             lambda t: t.assignee_id is None and t.queue_id in mine_queues,
+        ),
+        (
+            QueueFilter(view="queues", status="any", due="soon"),
+            lambda t: (
+                t.queue_id in mine_queues
+                and (
+                    within(t.resolution_due)
+                    or (t.first_responded_at is None and within(t.first_response_due))
+                )
+            ),
+        ),
+        (
+            QueueFilter(view="queues", status="any", due="breached"),
+            lambda t: (
+                t.queue_id in mine_queues
+                and (
+                    past(t.resolution_due)
+                    or (t.first_responded_at is None and past(t.first_response_due))
+                )
+            ),
         ),
     ]
     for spec, keep in cases:

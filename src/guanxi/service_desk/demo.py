@@ -963,6 +963,7 @@ def _life(
             "category": ticket.category,
             "root_cause": ticket.root_cause,
             "subject": ticket.subject,
+            "search_grams": ticket.search_grams,
             "description": ticket.description,
             "language": ticket.language,
             "customer_id": ticket.customer_id,

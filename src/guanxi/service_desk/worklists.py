@@ -18,20 +18,24 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import (
     ARRAY,
+    BigInteger,
     ColumnElement,
     Select,
     Text,
     and_,
     bindparam,
+    column,
     false,
     or_,
     select,
+    table,
     text,
     true,
     union_all,
@@ -133,25 +137,41 @@ def _conditions(
                 and_(unanswered, Ticket.first_response_due < now),
             )
         )
-    elif spec.due == "soon":
-        conditions.append(
-            or_(
-                Ticket.resolution_due.between(now, now + SOON),
-                and_(unanswered, Ticket.first_response_due.between(now, now + SOON)),
-            )
-        )
+    # "due soon" is read in two parts (_due_branches)
     return conditions
 
 
+Branch = tuple[ColumnElement[bool], bool]
+
+
+def _due_branches(spec: QueueFilter, now: datetime) -> list[Branch]:
+    """The parts a list is read in, each (condition, read as merged streams). "Due soon" is
+    two: the resolution due within the window, a range of the streams' own index; and the
+    unanswered tickets whose first response falls due in it, a narrow range of the
+    ``(status, first_response_due)`` index read in one query. As one OR, each stream would
+    walk every ticket after the window looking for a first response due in it."""
+    if spec.due != "soon":
+        return [(true(), True)]
+    resolution = Ticket.resolution_due.between(now, now + SOON)
+    response = and_(
+        Ticket.first_responded_at.is_(None),
+        Ticket.first_response_due.between(now, now + SOON),
+        or_(Ticket.resolution_due.is_(None), ~resolution),
+    )
+    return [(resolution, True), (response, False)]
+
+
 def subject_matches(session: Session, q: str) -> ColumnElement[bool]:
-    """Tickets a search names: a number (``123``, ``#123``) by its id, anything else by the
-    subject's index terms (``subject_terms``), never by scanning every subject."""
+    """Tickets a search names: ``#123`` by its id; anything else by the subject's index terms
+    (``subject_terms``), never by scanning every subject; bare digits (``123``) find ticket
+    #123 as well as subjects that hold them (a model number)."""
     number = ticket_number(q)
-    if number is not None:
+    if number is not None and q.strip().startswith("#"):
         return Ticket.id == number
     wanted, exact = subject_terms.query_terms(q)
     if not wanted:
         return false()  # nothing indexable (punctuation only)
+    clause: ColumnElement[bool]
     if session.get_bind().dialect.name == "postgresql":
         clause = Ticket.search_grams.op("@>")(bindparam(None, wanted, type_=ARRAY(Text())))
     else:
@@ -161,11 +181,15 @@ def subject_matches(session: Session, q: str) -> ColumnElement[bool]:
             .select_from(text("ticket_grams"))
             .where(text("ticket_grams MATCH :ticket_terms").bindparams(ticket_terms=match))
         )
-    if exact:
-        return clause
+    if not exact:
+        clause = and_(clause, _subject_holds(q))
+    return clause if number is None else or_(Ticket.id == number, clause)
+
+
+def _subject_holds(q: str) -> ColumnElement[bool]:
     # pairs or runs of three may lie apart: the subject itself decides, on the rows found
     escaped = q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return and_(clause, Ticket.subject.ilike(f"%{escaped}%", escape="\\"))
+    return Ticket.subject.ilike(f"%{escaped}%", escape="\\")
 
 
 def list_queue(
@@ -190,22 +214,59 @@ def list_queue(
         stmt = select(Ticket) if clause is None else select(Ticket).where(clause)
         unrestricted = clause is None
     stmt = stmt.where(*_conditions(session, actor, spec, now))
+    keys = _Keys(Ticket.id, Ticket.resolution_due)
     if spec.q:
-        stmt = stmt.where(subject_matches(session, spec.q))
+        driven = _driven_by_terms(session, stmt, spec) if spec.sort == "newest" else None
+        if driven is not None:
+            stmt, keys = driven
+        else:
+            stmt = stmt.where(subject_matches(session, spec.q))
     # a search is served by its own index, and one ticket number by its key: one query; any
     # other list is a merge of index walks, one per (queue or assignee, status)
     streams = None if spec.q else _streams(session, actor, spec, unrestricted)
     keyset = _decode(cursor) if cursor else None
+    reader = _Reader(session, stmt, streams, _due_branches(spec, now), keys)
     if spec.sort == "newest":
-        rows = _newest_first(session, stmt, streams, limit + 1, keyset)
+        rows = _newest_first(reader, limit + 1, keyset)
     else:
-        rows = _soonest_due_first(session, stmt, streams, limit + 1, keyset)
+        rows = _soonest_due_first(reader, limit + 1, keyset)
     more = len(rows) > limit
     tickets = _load(session, [ticket_id for ticket_id, _ in rows[:limit]])
     if not (more and tickets):
         return Page(tickets, None)
     last_id, last_due = rows[limit - 1]
     return Page(tickets, _encode(last_id, last_due if spec.sort == "due" else None))
+
+
+@dataclass(frozen=True)
+class _Keys:
+    """The columns a list is ordered by: the ticket's own, or the term index's row id when the
+    index drives the search."""
+
+    id: Any
+    resolution_due: Any
+
+
+def _driven_by_terms(
+    session: Session, stmt: Select[Any], spec: QueueFilter
+) -> tuple[Select[Any], _Keys] | None:
+    """On SQLite, a newest-first subject search read from the FTS5 table in its own row order,
+    joined to the tickets, stopping at a page: ``id IN (matches)`` would collect every match of
+    a common word (漏水: one ticket in eight) and sort them. None where that does not apply
+    (PostgreSQL, whose planner weighs the GIN index itself; a ticket number)."""
+    if session.get_bind().dialect.name != "sqlite" or ticket_number(spec.q) is not None:
+        return None
+    wanted, exact = subject_terms.query_terms(spec.q)
+    if not wanted:
+        return None
+    grams = table("ticket_grams", column("rowid", BigInteger))
+    match = " AND ".join('"' + term.replace('"', '""') + '"' for term in wanted)
+    driven = stmt.join(grams, grams.c.rowid == Ticket.id).where(
+        text("ticket_grams MATCH :ticket_terms").bindparams(ticket_terms=match)
+    )
+    if not exact:
+        driven = driven.where(_subject_holds(spec.q))
+    return driven, _Keys(grams.c.rowid, Ticket.resolution_due)
 
 
 MAX_STREAMS: Final = 64
@@ -249,10 +310,44 @@ def _order(columns: Any, by: str) -> list[ColumnElement[Any]]:
     return [columns.id.asc()]
 
 
+@dataclass(frozen=True)
+class _Reader:
+    """What a list reads: the statement, its streams (None: one query) and its branches."""
+
+    session: Session
+    stmt: Select[Any]
+    streams: list[ColumnElement[bool]] | None
+    branches: list[Branch]
+    keys: _Keys
+
+    def read(
+        self, where: list[ColumnElement[bool]], by: str, limit: int
+    ) -> list[tuple[int, datetime | None]]:
+        """(id, resolution due) of the first ``limit`` rows ordered ``by``, from every branch."""
+        rows: list[tuple[int, datetime | None]] = []
+        for condition, streamed in self.branches:
+            stmt = self.stmt.where(condition)
+            streams = self.streams if streamed else None
+            rows += _merge(self.session, stmt, streams, self.keys, where, by, limit)
+        if len(self.branches) > 1:
+            rows.sort(key=_sort_key(by))
+        return rows[:limit]
+
+
+def _sort_key(by: str) -> Callable[[tuple[int, datetime | None]], tuple[Any, ...]]:
+    """The Python order of ``_order(by)``, for merging the branches' rows."""
+    if by == "newest":
+        return lambda row: (-row[0],)
+    if by == "due":
+        return lambda row: (row[1], row[0])
+    return lambda row: (row[0],)
+
+
 def _merge(
     session: Session,
     stmt: Select[Any],
     streams: list[ColumnElement[bool]] | None,
+    keys: _Keys,
     where: list[ColumnElement[bool]],
     by: str,
     limit: int,
@@ -262,7 +357,7 @@ def _merge(
     but the streams' heads."""
     picked = stmt.with_only_columns(Ticket.id, Ticket.resolution_due).where(*where)
     if streams is None:
-        rows = session.execute(picked.order_by(*_order(Ticket, by)).limit(limit))
+        rows = session.execute(picked.order_by(*_order(keys, by)).limit(limit))
         return [(row[0], row[1]) for row in rows]
     heads = [
         picked.where(stream).order_by(*_order(Ticket, by)).limit(limit).subquery()
@@ -282,22 +377,13 @@ def _load(session: Session, ids: list[int]) -> list[Ticket]:
 
 
 def _newest_first(
-    session: Session,
-    stmt: Select[Any],
-    streams: list[ColumnElement[bool]] | None,
-    limit: int,
-    keyset: tuple[int, datetime | None] | None,
+    reader: _Reader, limit: int, keyset: tuple[int, datetime | None] | None
 ) -> list[tuple[int, datetime | None]]:
-    where = [Ticket.id < keyset[0]] if keyset else []
-    return _merge(session, stmt, streams, where, "newest", limit)
+    return reader.read([reader.keys.id < keyset[0]] if keyset else [], "newest", limit)
 
 
 def _soonest_due_first(
-    session: Session,
-    stmt: Select[Any],
-    streams: list[ColumnElement[bool]] | None,
-    limit: int,
-    keyset: tuple[int, datetime | None] | None,
+    reader: _Reader, limit: int, keyset: tuple[int, datetime | None] | None
 ) -> list[tuple[int, datetime | None]]:
     """Ordered by resolution due time, then id; tickets without a due time (a paused clock)
     come last. Read in two passes, the dated tickets and then the undated ones, so each is one
@@ -310,12 +396,12 @@ def _soonest_due_first(
         if keyset is not None:
             after, key = keyset
             dated.append(or_(due > key, and_(due == key, Ticket.id > after)))
-        rows = _merge(session, stmt, streams, dated, "due", limit)
+        rows = reader.read(dated, "due", limit)
     if len(rows) < limit:
         undated: list[ColumnElement[bool]] = [due.is_(None)]
         if keyset is not None and keyset[1] is None:
             undated.append(Ticket.id > keyset[0])
-        rows += _merge(session, stmt, streams, undated, "id", limit - len(rows))
+        rows += reader.read(undated, "id", limit - len(rows))
     return rows
 
 
