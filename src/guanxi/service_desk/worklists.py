@@ -38,6 +38,7 @@ from sqlalchemy import (
     table,
     text,
     true,
+    tuple_,
     union_all,
 )
 from sqlalchemy.orm import Session
@@ -388,14 +389,22 @@ def _soonest_due_first(
     """Ordered by resolution due time, then id; tickets without a due time (a paused clock)
     come last. Read in two passes, the dated tickets and then the undated ones, so each is one
     index range on either database (SQLite sorts NULLs first, PostgreSQL last); the keyset
-    condition spells the NULLs out, which a plain tuple comparison would lose."""
+    conditions keep the NULLs apart, which a plain tuple comparison would lose."""
     due = Ticket.resolution_due
     rows: list[tuple[int, datetime | None]] = []
     if keyset is None or keyset[1] is not None:
         dated: list[ColumnElement[bool]] = [due.is_not(None)]
         if keyset is not None:
             after, key = keyset
-            dated.append(or_(due > key, and_(due == key, Ticket.id > after)))
+            # a row comparison: one seek into the (…, resolution_due, id) index on both stores,
+            # where PostgreSQL turns the spelled-out OR into a scan of the whole stream
+            dated.append(
+                tuple_(due, Ticket.id)
+                > tuple_(
+                    bindparam(None, key, type_=due.type),
+                    bindparam(None, after, type_=Ticket.id.type),
+                )
+            )
         rows = reader.read(dated, "due", limit)
     if len(rows) < limit:
         undated: list[ColumnElement[bool]] = [due.is_(None)]
