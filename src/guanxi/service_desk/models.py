@@ -173,6 +173,16 @@ class Ticket(Timestamped, Versioned, Audited, Base):
         # the queue page's "soonest due first", walked per (queue or assignee, status) and merged
         Index("ix_tickets_queue_status_due", "queue_id", "status", "resolution_due", "id"),
         Index("ix_tickets_assignee_status_due", "assignee_id", "status", "resolution_due", "id"),
+        # "my queues, urgent": a priority picks one in twelve of a queue's tickets, too few to
+        # find by walking the queue's own order
+        Index(
+            "ix_tickets_queue_priority_due",
+            "queue_id",
+            "priority",
+            "status",
+            "resolution_due",
+            "id",
+        ),
         Index("ix_tickets_customer_created", "customer_id", "created_at", "id"),
         Index("ix_tickets_status_response_due", "status", "first_response_due"),
         Index("ix_tickets_status_resolution_due", "status", "resolution_due"),

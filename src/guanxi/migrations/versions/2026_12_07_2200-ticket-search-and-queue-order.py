@@ -6,7 +6,8 @@
   triggers, like ``customer_grams``), PostgreSQL in a GIN index.
 - ``(queue_id, status, resolution_due, id)`` and ``(assignee_id, status, resolution_due, id)``:
   the queue page reads each queue's (or agent's) tickets of one status in due order and merges
-  them (``service_desk.worklists``).
+  them (``service_desk.worklists``); ``(queue_id, priority, status, resolution_due, id)`` does
+  the same for one priority of a queue.
 
 Revision ID: 20261207_2200
 Revises: 20261207_1900
@@ -51,6 +52,11 @@ def upgrade() -> None:
         "ix_tickets_assignee_status_due",
         "tickets",
         ["assignee_id", "status", "resolution_due", "id"],
+    )
+    op.create_index(
+        "ix_tickets_queue_priority_due",
+        "tickets",
+        ["queue_id", "priority", "status", "resolution_due", "id"],
     )
     if postgres:
         op.execute("CREATE INDEX ix_tickets_search_grams ON tickets USING gin (search_grams)")
@@ -117,6 +123,7 @@ def downgrade() -> None:
         for trigger in ("tickets_search_insert", "tickets_search_delete", "tickets_search_update"):
             op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
         op.execute("DROP TABLE IF EXISTS ticket_grams")
+    op.drop_index("ix_tickets_queue_priority_due", table_name="tickets")
     op.drop_index("ix_tickets_assignee_status_due", table_name="tickets")
     op.drop_index("ix_tickets_queue_status_due", table_name="tickets")
     op.drop_column("tickets", "search_grams")
