@@ -40,11 +40,26 @@ from email.message import EmailMessage
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_, update
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    ColumnElement,
+    DateTime,
+    Select,
+    and_,
+    any_,
+    bindparam,
+    func,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from guanxi import mail
 from guanxi.auth.models import Role, Team, User
+from guanxi.bulk import insert_many
 from guanxi.config import Settings
 from guanxi.db import Database, utcnow
 from guanxi.errors import N_
@@ -241,24 +256,22 @@ def _claim(
     """Claim one moment (``stage`` of ``target``) for a batch of tickets ({id: (due as read,
     warning still owed)}) and tell of exactly the claimed ones, in one transaction."""
     column = target.escalated if stage == "breach" else target.warned
-    # the ticket must still stand as it was read: unclaimed, running, unfinished, the same due
-    still: ColumnElement[bool] = and_(
-        Ticket.id.in_(batch),  # a primary-key read: a row-value IN alone may scan the table
-        tuple_(Ticket.id, target.due).in_(
-            [(ticket_id, due) for ticket_id, (due, _) in batch.items()]
-        ),
-        column.is_(None),
-        Ticket.status.in_(RUNNING_STATUSES),
-        target.done.is_(None),
-    )
-    values: dict[str, Any] = {column.key: moment}
-    if stage == "breach":
-        # a target already missed when first seen: its warning is claimed without being sent
-        values[target.warned.key] = func.coalesce(target.warned, moment)
     zone = settings.zone
     notices: list[_Notice] = []
-    rows: list[Notification | TicketChange] = []  # added at the end: one bulk insert each
+    told_of: list[dict[str, Any]] = []  # notification rows, written at the end in one go
+    history: list[dict[str, Any]] = []  # the tickets' change rows, likewise
     with db.unit_of_work() as session:
+        # the ticket must still stand as it was read: unclaimed, running, unfinished, the same due
+        still: ColumnElement[bool] = and_(
+            _as_read(session, target, batch),
+            column.is_(None),
+            Ticket.status.in_(RUNNING_STATUSES),
+            target.done.is_(None),
+        )
+        values: dict[str, Any] = {column.key: moment}
+        if stage == "breach":
+            # a target already missed when first seen: its warning is claimed without being sent
+            values[target.warned.key] = func.coalesce(target.warned, moment)
         # the claim is the transaction's first statement and a write, so on SQLite it takes
         # the write lock before anything is read; RETURNING names the rows this run won
         # (another run got the rest first, or they moved on since they were read)
@@ -271,37 +284,72 @@ def _claim(
         if not claimed:
             return []
         tickets = session.scalars(
-            select(Ticket).where(Ticket.id.in_(claimed)).order_by(Ticket.id)
+            select(Ticket).where(_among(session, claimed)).order_by(Ticket.id)
         ).all()
         told = _recipients(session, tickets, stage)
         for ticket in tickets:
             due = batch[ticket.id][0]
             users = told[ticket.id]
-            for user in users:
-                rows.append(
-                    Notification(
-                        user_id=user.id,
-                        kind=f"sla_{stage}",
-                        message=MESSAGES[(target.name, stage)],
-                        values=_values(ticket, due, user, zone),
-                        link=TICKET_PAGE.format(id=ticket.id),
-                    )
-                )
-            rows.append(
-                TicketChange(
-                    ticket_id=ticket.id,
-                    at=moment,
-                    actor_label="system",
-                    field=f"sla_{target.name}",
-                    old_value="",
-                    new_value="escalated" if stage == "breach" else "warned",
-                )
+            told_of.extend(
+                {
+                    "user_id": user.id,
+                    "kind": f"sla_{stage}",
+                    "message": MESSAGES[(target.name, stage)],
+                    "values": _values(ticket, due, user, zone),
+                    "link": TICKET_PAGE.format(id=ticket.id),
+                    "created_at": utcnow(),
+                }
+                for user in users
+            )
+            history.append(
+                {
+                    "ticket_id": ticket.id,
+                    "at": moment,
+                    "actor_label": "system",
+                    "field": f"sla_{target.name}",
+                    "old_value": "",
+                    "new_value": "escalated" if stage == "breach" else "warned",
+                }
             )
             notices.append(
                 _Notice(ticket.id, target.name, stage, due, tuple(user.id for user in users))
             )
-        session.add_all(rows)
+        # rows, not objects: the ORM's flush of ~600 objects cost more than the claim itself
+        insert_many(session.connection(), Notification.__table__, told_of)  # type: ignore[arg-type]
+        insert_many(session.connection(), TicketChange.__table__, history)  # type: ignore[arg-type]
     return notices
+
+
+def _as_read(
+    session: Session, target: Target, batch: dict[int, tuple[datetime, bool]]
+) -> ColumnElement[bool]:
+    """The batch's tickets with the due times they were read with. On PostgreSQL as two array
+    parameters (``unnest``): a thousand separate parameters cost psycopg more to send than the
+    claim costs the server. SQLite reads the ids by primary key, the pairs beside them (a
+    row-value IN alone may scan the table)."""
+    ids = list(batch)
+    dues = [due for due, _ in batch.values()]
+    if session.get_bind().dialect.name == "postgresql":
+        read = (
+            func.unnest(
+                bindparam(None, ids, type_=ARRAY(BigInteger())),
+                bindparam(None, dues, type_=ARRAY(DateTime(timezone=True))),
+            )
+            .table_valued("id", "due")
+            .render_derived()
+        )
+        return and_(
+            _among(session, ids), tuple_(Ticket.id, target.due).in_(select(read.c.id, read.c.due))
+        )
+    pairs = list(zip(ids, dues, strict=True))
+    return and_(_among(session, ids), tuple_(Ticket.id, target.due).in_(pairs))
+
+
+def _among(session: Session, ids: Iterable[int]) -> ColumnElement[bool]:
+    """Tickets with these ids: one array parameter on PostgreSQL, an IN list on SQLite."""
+    if session.get_bind().dialect.name == "postgresql":
+        return Ticket.id == any_(bindparam(None, list(ids), type_=ARRAY(BigInteger())))
+    return Ticket.id.in_(list(ids))
 
 
 def _recipients(session: Session, tickets: Sequence[Ticket], stage: str) -> dict[int, list[User]]:
