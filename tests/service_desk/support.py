@@ -4,8 +4,10 @@ and given their SLA due times as the app does)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from guanxi.auth.models import User
@@ -91,3 +93,18 @@ def ticket_body(customer_id: int, **fields: Any) -> dict[str, Any]:
     }
     body.update(fields)
     return body
+
+
+def walk_pages(client: TestClient, url: str, *, keep: str = "") -> list[int]:
+    """The ticket ids the queue page lists from ``url`` on, following its own next links to
+    the end; each next link must still hold ``keep`` (a filter it should carry)."""
+    seen: list[int] = []
+    for _ in range(100):
+        html = client.get(url).text
+        seen += [int(i) for i in re.findall(r'data-ticket="(\d+)"', html)]
+        found = re.search(r'href="(/service\?[^"]*cursor=[^"]+)"', html)
+        if found is None:
+            return seen
+        url = found.group(1).replace("&amp;", "&")
+        assert keep in url
+    raise AssertionError("the pages never ended")

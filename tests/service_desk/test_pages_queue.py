@@ -3,7 +3,6 @@ last, and every ticket exactly once across the pages, through the page's own nex
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import pytest
@@ -14,7 +13,7 @@ from guanxi.db import utcnow
 from guanxi.service_desk import pages, worklists
 from guanxi.service_desk.worklists import QueueFilter
 from tests.conftest import People
-from tests.service_desk.support import agent, customer, queue, ticket
+from tests.service_desk.support import agent, customer, queue, ticket, walk_pages
 from tests.web.forms import sign_in
 
 
@@ -64,14 +63,5 @@ def test_pages_walk_every_ticket_once_in_due_order(
     # the page's next link carries the filters and the cursor (pages of three here)
     monkeypatch.setattr(pages, "PAGE_SIZE", 3)
     sign_in(client, me.username, me.password)
-    url = "/service?view=mine&sort=due"
-    seen: list[int] = []
-    for _ in range(10):
-        html = client.get(url).text
-        seen += [int(i) for i in re.findall(r'data-ticket="(\d+)"', html)]
-        found = re.search(r'href="(/service\?[^"]*cursor=[^"]+)"', html)
-        if found is None:
-            break
-        url = found.group(1).replace("&amp;", "&")
-        assert "view=mine" in url
+    seen = walk_pages(client, "/service?view=mine&sort=due", keep="view=mine")
     assert seen == expected

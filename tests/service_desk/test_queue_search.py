@@ -18,7 +18,7 @@ from guanxi.service_desk.models import STATUSES, Ticket
 from guanxi.service_desk.subject_terms import query_terms, terms
 from guanxi.service_desk.worklists import QueueFilter
 from tests.conftest import People
-from tests.service_desk.support import agent, customer, queue, ticket
+from tests.service_desk.support import agent, customer, queue, ticket, walk_pages
 from tests.web.forms import sign_in
 
 
@@ -233,12 +233,5 @@ def test_the_merged_walks_list_what_one_sort_would(
     if limit == 4:  # the page's own next links carry the merge's cursor
         monkeypatch.setattr(pages, "PAGE_SIZE", limit)
         sign_in(client, me.username, me.password)
-        url, seen = "/service?view=queues&status=any", []
-        for _ in range(30):
-            html = client.get(url).text
-            seen += [int(i) for i in re.findall(r'data-ticket="(\d+)"', html)]
-            found = re.search(r'href="(/service\?[^"]*cursor=[^"]+)"', html)
-            if found is None:
-                break
-            url = found.group(1).replace("&amp;", "&")
+        seen = walk_pages(client, "/service?view=queues&status=any", keep="status=any")
         assert seen == expected(lambda t: t.queue_id in mine_queues)
