@@ -27,7 +27,7 @@ from guanxi.db import Database
 from guanxi.errors import GuanxiError
 from guanxi.interactions.followups.reminders import follow_ups_app
 from guanxi.sales.contracts.jobs import contracts_app
-from guanxi.service_desk.cli import portal_app
+from guanxi.service_desk.cli import portal_app, service_app
 
 app = typer.Typer(
     help="Guanxi (关系) CRM",
@@ -53,6 +53,7 @@ app.add_typer(follow_ups_app, name="follow-ups")
 app.add_typer(clv_app, name="clv")
 app.add_typer(reports_app, name="reports")
 app.add_typer(portal_app, name="portal")
+app.add_typer(service_app, name="service")
 app.command("analyze")(analytics_cli.analyze)
 
 _settings = cli_support.settings

@@ -1,8 +1,10 @@
 """``guanxi portal link ADDRESS``: an operator hands a customer a one-time portal sign-in link
-when their mail does not arrive (and the demo, which has no mail server, uses it)."""
+when their mail does not arrive (and the demo, which has no mail server, uses it); and
+``guanxi service sla-scan``, the SLA scan run at once."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,14 +13,19 @@ from typer.testing import CliRunner
 
 from guanxi.audit.models import AuditEntry
 from guanxi.auth import service as auth_service
+from guanxi.auth.models import User
 from guanxi.auth.schemas import UserCreate
 from guanxi.cli import app
 from guanxi.cli_support import CliError
 from guanxi.customers import service as customer_service
+from guanxi.customers.models import Customer
 from guanxi.customers.schemas import CustomerCreate
-from guanxi.db import Database
+from guanxi.db import Database, utcnow
 from guanxi.errors import Gone
+from guanxi.service_desk import service
+from guanxi.service_desk.models import Ticket
 from guanxi.service_desk.portal import auth
+from guanxi.service_desk.schemas import TicketCreate
 
 
 @pytest.fixture
@@ -82,3 +89,33 @@ def test_an_unknown_or_malformed_address_is_refused_by_name(
     # guanxi.cli.main prints a CliError as one line on stderr and exits with 1
     assert isinstance(result.exception, CliError)
     assert message in str(result.exception)
+
+
+def test_the_sla_scan_runs_from_the_command_line_and_escalates_once(env: dict[str, str]):
+    db = Database(env["GUANXI_DATABASE_URL"])
+    try:
+        with db.unit_of_work() as session:
+            admin = session.scalars(select(User).where(User.username == "admin")).one()
+            buyer = session.scalars(select(Customer)).one()
+            late = service.create_ticket(
+                session,
+                actor=admin,
+                ticket_in=TicketCreate(
+                    customer_id=buyer.id, kind="complaint", subject="冰箱漏水", priority="urgent"
+                ),
+            )
+            late.resolution_due = utcnow() - timedelta(minutes=5)
+            late_id = late.id
+    finally:
+        db.dispose()
+    first = CliRunner().invoke(app, ["service", "sla-scan"], env=env)
+    assert first.exit_code == 0, first.output
+    assert "1 escalations claimed" in first.output
+    again = CliRunner().invoke(app, ["service", "sla-scan"], env=env)
+    assert "0 warnings and 0 escalations claimed" in again.output
+    db = Database(env["GUANXI_DATABASE_URL"])
+    try:
+        with db.unit_of_work() as session:
+            assert session.get_one(Ticket, late_id).resolution_escalated_at is not None
+    finally:
+        db.dispose()
