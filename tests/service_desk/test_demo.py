@@ -24,7 +24,7 @@ from guanxi.auth.models import User
 from guanxi.customers.models import Customer
 from guanxi.db import Database
 from guanxi.sales.models import Order, OwnedItem
-from guanxi.service_desk import business_calendar, routing, worklists
+from guanxi.service_desk import business_calendar, demo_tickets, routing, worklists
 from guanxi.service_desk import demo as service_demo
 from guanxi.service_desk.models import (
     KINDS,
@@ -262,7 +262,7 @@ def test_a_few_unhappy_vips(built: Built) -> None:
         .join(Survey, Survey.ticket_id == Ticket.id)
         .where(Ticket.tier == "vip", Ticket.kind == "complaint", Survey.csat <= 2)
     ).all()
-    assert service_demo.UNHAPPY_VIPS[demo.DemoSize.small] <= len(unhappy) <= 15
+    assert demo_tickets.UNHAPPY_VIPS[demo.DemoSize.small] <= len(unhappy) <= 15
 
 
 def test_service_requests_go_to_the_nearest_station(built: Built) -> None:
