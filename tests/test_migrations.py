@@ -13,7 +13,7 @@ from guanxi.customers.models import Customer
 from guanxi.db import Database
 from guanxi.models import Base
 from guanxi.service_desk.models import Ticket
-from guanxi.service_desk.worklists import subject_matches
+from guanxi.service_desk.ticket_search import subject_matches
 
 # tables made by tests, the job queue's own tables, and SQLite's full-text index tables
 NOT_MODELS = ("test_", "huey_", "customer_grams", "customer_trigrams", "ticket_grams")

@@ -24,7 +24,7 @@ from guanxi.auth.models import User
 from guanxi.customers.models import Customer
 from guanxi.db import Database
 from guanxi.sales.models import Order, OwnedItem
-from guanxi.service_desk import business_calendar, demo_tickets, routing, worklists
+from guanxi.service_desk import business_calendar, demo_tickets, routing, ticket_search
 from guanxi.service_desk import demo as service_demo
 from guanxi.service_desk.models import (
     KINDS,
@@ -151,7 +151,9 @@ def test_a_year_of_tickets_of_every_kind_channel_and_status(built: Built) -> Non
         for fragment in (subject, subject[:2], subject[-3:])
         if ticket_id
         not in set(
-            session.scalars(select(Ticket.id).where(worklists.subject_matches(session, fragment)))
+            session.scalars(
+                select(Ticket.id).where(ticket_search.subject_matches(session, fragment))
+            )
         )
     ]
     assert missed == []

@@ -28,7 +28,7 @@ from guanxi.errors import N_, Conflict, FieldError, InvalidInput, NotFound
 from guanxi.interactions.mail import service as mail_service
 from guanxi.pagination import DEFAULT_LIMIT, Page, paginate
 from guanxi.sales.models import Order, OwnedItem, Product
-from guanxi.service_desk import routing, sla, surveys, worklists
+from guanxi.service_desk import routing, sla, surveys, ticket_search
 from guanxi.service_desk import visibility as rules
 from guanxi.service_desk.models import (
     ServiceQueue,
@@ -110,7 +110,7 @@ def list_tickets(
             stmt = stmt.where(column == value)
     fragment = q.strip()
     if fragment:
-        stmt = stmt.where(worklists.subject_matches(session, fragment))
+        stmt = stmt.where(ticket_search.subject_matches(session, fragment))
     return paginate(session, stmt, Ticket.id, limit=limit, cursor=cursor, descending=True)
 
 

@@ -10,7 +10,7 @@ the terms do not pin the fragment down (pairs or runs that may lie apart), the s
 is checked as well, on the few rows the index leaves.
 
 SQLite keeps the terms in an FTS5 table (``ticket_grams``, kept by triggers); PostgreSQL in a
-GIN index over the ``text[]`` column (``worklists.subject_matches`` writes the condition). A
+GIN index over the ``text[]`` column (``ticket_search.subject_matches`` writes the condition). A
 plain ``LIKE '%…%'`` would scan every subject instead.
 """
 

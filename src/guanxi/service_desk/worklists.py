@@ -24,15 +24,12 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import (
-    ARRAY,
     BigInteger,
     ColumnElement,
     Select,
-    Text,
     and_,
     bindparam,
     column,
-    false,
     or_,
     select,
     table,
@@ -47,7 +44,7 @@ from guanxi.auth.models import User
 from guanxi.db import utcnow
 from guanxi.errors import N_, InvalidInput
 from guanxi.pagination import Page
-from guanxi.service_desk import subject_terms, visibility
+from guanxi.service_desk import subject_terms, ticket_search, visibility
 from guanxi.service_desk.models import (
     KINDS,
     OPEN_STATUSES,
@@ -104,12 +101,6 @@ def filter_from_query(params: Any) -> QueueFilter:
     )
 
 
-def ticket_number(q: str) -> int | None:
-    """The ticket id a search names (``123`` or ``#123``), if it is one."""
-    text = q.strip().removeprefix("#")
-    return int(text) if text.isdigit() and len(text) <= 18 else None
-
-
 def _conditions(
     session: Session, actor: User, spec: QueueFilter, now: datetime
 ) -> list[ColumnElement[bool]]:
@@ -162,37 +153,6 @@ def _due_branches(spec: QueueFilter, now: datetime) -> list[Branch]:
     return [(resolution, True), (response, False)]
 
 
-def subject_matches(session: Session, q: str) -> ColumnElement[bool]:
-    """Tickets a search names: ``#123`` by its id; anything else by the subject's index terms
-    (``subject_terms``), never by scanning every subject; bare digits (``123``) find ticket
-    #123 as well as subjects that hold them (a model number)."""
-    number = ticket_number(q)
-    if number is not None and q.strip().startswith("#"):
-        return Ticket.id == number
-    wanted, exact = subject_terms.query_terms(q)
-    if not wanted:
-        return false()  # nothing indexable (punctuation only)
-    clause: ColumnElement[bool]
-    if session.get_bind().dialect.name == "postgresql":
-        clause = Ticket.search_grams.op("@>")(bindparam(None, wanted, type_=ARRAY(Text())))
-    else:
-        match = " AND ".join('"' + term.replace('"', '""') + '"' for term in wanted)
-        clause = Ticket.id.in_(
-            select(text("rowid"))
-            .select_from(text("ticket_grams"))
-            .where(text("ticket_grams MATCH :ticket_terms").bindparams(ticket_terms=match))
-        )
-    if not exact:
-        clause = and_(clause, _subject_holds(q))
-    return clause if number is None else or_(Ticket.id == number, clause)
-
-
-def _subject_holds(q: str) -> ColumnElement[bool]:
-    # pairs or runs of three may lie apart: the subject itself decides, on the rows found
-    escaped = q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return Ticket.subject.ilike(f"%{escaped}%", escape="\\")
-
-
 def list_queue(
     *,
     session: Session,
@@ -221,7 +181,7 @@ def list_queue(
         if driven is not None:
             stmt, keys = driven
         else:
-            stmt = stmt.where(subject_matches(session, spec.q))
+            stmt = stmt.where(ticket_search.subject_matches(session, spec.q))
     # a search is served by its own index, and one ticket number by its key: one query; any
     # other list is a merge of index walks, one per (queue or assignee, status)
     streams = None if spec.q else _streams(session, actor, spec, unrestricted)
@@ -255,18 +215,21 @@ def _driven_by_terms(
     joined to the tickets, stopping at a page: ``id IN (matches)`` would collect every match of
     a common word (漏水: one ticket in eight) and sort them. None where that does not apply
     (PostgreSQL, whose planner weighs the GIN index itself; a ticket number)."""
-    if session.get_bind().dialect.name != "sqlite" or ticket_number(spec.q) is not None:
+    if (
+        session.get_bind().dialect.name != "sqlite"
+        or ticket_search.ticket_number(spec.q) is not None
+    ):
         return None
     wanted, exact = subject_terms.query_terms(spec.q)
     if not wanted:
         return None
     grams = table("ticket_grams", column("rowid", BigInteger))
-    match = " AND ".join('"' + term.replace('"', '""') + '"' for term in wanted)
+    match = ticket_search.fts_match(wanted)
     driven = stmt.join(grams, grams.c.rowid == Ticket.id).where(
         text("ticket_grams MATCH :ticket_terms").bindparams(ticket_terms=match)
     )
     if not exact:
-        driven = driven.where(_subject_holds(spec.q))
+        driven = driven.where(ticket_search.subject_holds(spec.q))
     return driven, _Keys(grams.c.rowid, Ticket.resolution_due)
 
 
