@@ -24,16 +24,12 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Select,
     and_,
     bindparam,
-    column,
     or_,
     select,
-    table,
-    text,
     true,
     tuple_,
     union_all,
@@ -44,7 +40,7 @@ from guanxi.auth.models import User
 from guanxi.db import utcnow
 from guanxi.errors import N_, InvalidInput
 from guanxi.pagination import Page
-from guanxi.service_desk import subject_terms, ticket_search, visibility
+from guanxi.service_desk import ticket_search, visibility
 from guanxi.service_desk.models import (
     KINDS,
     OPEN_STATUSES,
@@ -102,13 +98,13 @@ def filter_from_query(params: Any) -> QueueFilter:
 
 
 def _conditions(
-    session: Session, actor: User, spec: QueueFilter, now: datetime
+    actor: User, spec: QueueFilter, queue_ids: list[int], now: datetime
 ) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [Ticket.merged_into_id.is_(None)]
     if spec.view == "mine":
         conditions.append(Ticket.assignee_id == actor.id)
     elif spec.view == "queues":
-        conditions.append(Ticket.queue_id.in_(visibility.queue_ids(session, actor)))
+        conditions.append(Ticket.queue_id.in_(queue_ids))
     elif spec.view == "unassigned":
         conditions.append(Ticket.assignee_id.is_(None))
     if spec.status == "open":
@@ -174,17 +170,22 @@ def list_queue(
         clause = visibility.ticket_clause(actor, session)
         stmt = select(Ticket) if clause is None else select(Ticket).where(clause)
         unrestricted = clause is None
-    stmt = stmt.where(*_conditions(session, actor, spec, now))
+    # the actor's queues, read once for the view's condition and its streams
+    queue_ids = visibility.queue_ids(session, actor) if spec.view == "queues" else []
+    stmt = stmt.where(*_conditions(actor, spec, queue_ids, now))
     keys = _Keys(Ticket.id, Ticket.resolution_due)
     if spec.q:
-        driven = _driven_by_terms(session, stmt, spec) if spec.sort == "newest" else None
+        driven = (
+            ticket_search.driven_by_terms(session, stmt, spec.q) if spec.sort == "newest" else None
+        )
         if driven is not None:
-            stmt, keys = driven
+            stmt, rowid = driven
+            keys = _Keys(rowid, Ticket.resolution_due)
         else:
             stmt = stmt.where(ticket_search.subject_matches(session, spec.q))
     # a search is served by its own index, and one ticket number by its key: one query; any
     # other list is a merge of index walks, one per (queue or assignee, status)
-    streams = None if spec.q else _streams(session, actor, spec, unrestricted)
+    streams = None if spec.q else _streams(actor, spec, queue_ids, unrestricted)
     keyset = _decode(cursor) if cursor else None
     reader = _Reader(session, stmt, streams, _due_branches(spec, now), keys)
     if spec.sort == "newest":
@@ -202,42 +203,17 @@ def list_queue(
 @dataclass(frozen=True)
 class _Keys:
     """The columns a list is ordered by: the ticket's own, or the term index's row id when the
-    index drives the search."""
+    index drives the search (``ticket_search.driven_by_terms``)."""
 
     id: Any
     resolution_due: Any
-
-
-def _driven_by_terms(
-    session: Session, stmt: Select[Any], spec: QueueFilter
-) -> tuple[Select[Any], _Keys] | None:
-    """On SQLite, a newest-first subject search read from the FTS5 table in its own row order,
-    joined to the tickets, stopping at a page: ``id IN (matches)`` would collect every match of
-    a common word (漏水: one ticket in eight) and sort them. None where that does not apply
-    (PostgreSQL, whose planner weighs the GIN index itself; a ticket number)."""
-    if (
-        session.get_bind().dialect.name != "sqlite"
-        or ticket_search.ticket_number(spec.q) is not None
-    ):
-        return None
-    wanted, exact = subject_terms.query_terms(spec.q)
-    if not wanted:
-        return None
-    grams = table("ticket_grams", column("rowid", BigInteger))
-    match = ticket_search.fts_match(wanted)
-    driven = stmt.join(grams, grams.c.rowid == Ticket.id).where(
-        text("ticket_grams MATCH :ticket_terms").bindparams(ticket_terms=match)
-    )
-    if not exact:
-        driven = driven.where(ticket_search.subject_holds(spec.q))
-    return driven, _Keys(grams.c.rowid, Ticket.resolution_due)
 
 
 MAX_STREAMS: Final = 64
 
 
 def _streams(
-    session: Session, actor: User, spec: QueueFilter, unrestricted: bool
+    actor: User, spec: QueueFilter, queue_ids: list[int], unrestricted: bool
 ) -> list[ColumnElement[bool]] | None:
     """The list split into parts an index reads in order, each one (queue or assignee, status)
     pair; None when no index splits it (a rep's "all I can see": the planner chooses)."""
@@ -253,7 +229,7 @@ def _streams(
     elif spec.view == "mine":
         owners = [Ticket.assignee_id == actor.id]
     elif spec.view == "queues":
-        owners = [Ticket.queue_id == q for q in visibility.queue_ids(session, actor)]
+        owners = [Ticket.queue_id == q for q in queue_ids]
     elif spec.view == "unassigned":
         owners = [Ticket.assignee_id.is_(None)]
     elif unrestricted:
@@ -324,7 +300,7 @@ def _merge(
         rows = session.execute(picked.order_by(*_order(keys, by)).limit(limit))
         return [(row[0], row[1]) for row in rows]
     heads = [
-        picked.where(stream).order_by(*_order(Ticket, by)).limit(limit).subquery()
+        picked.where(stream).order_by(*_order(keys, by)).limit(limit).subquery()
         for stream in streams
     ]
     merged = union_all(*(select(head.c.id, head.c.resolution_due) for head in heads)).subquery()
