@@ -169,10 +169,11 @@ def erase_tickets(session: Session, customer: Customer) -> int:
     scores, so the service reports do not change. The subject's search terms go with it. The
     audit log's earlier subjects and descriptions are sealed per ticket; their keys are
     shredded here. Returns how many tickets were blanked."""
-    ids = list(session.scalars(select(Ticket.id).where(Ticket.customer_id == customer.id)))
-    if not ids:
+    tickets = list(session.scalars(select(Ticket).where(Ticket.customer_id == customer.id)))
+    if not tickets:
         return 0
-    for ticket in session.scalars(select(Ticket).where(Ticket.id.in_(ids))):
+    ids = [ticket.id for ticket in tickets]
+    for ticket in tickets:
         # through the model, so the subject's index terms are cleared with it
         ticket.subject = f"#{ticket.id}"
         ticket.description = ""
